@@ -1,0 +1,470 @@
+"""The only module that does I/O: send a request, read JSON or SSE, retry.
+
+The sync and async halves mirror each other line for line; everything they compute
+(SSE decoding, status -> error, retry delays) is a pure function shared by both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from langchain_gptoss.errors import (
+    GptOssAPIError,
+    GptOssAuthenticationError,
+    GptOssBadRequestError,
+    GptOssConnectionError,
+    GptOssContextOverflowError,
+    GptOssError,
+    GptOssNotFoundError,
+    GptOssPermissionDeniedError,
+    GptOssRateLimitError,
+    GptOssServerError,
+    GptOssStreamError,
+    GptOssTimeoutError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
+
+logger = logging.getLogger("langchain_gptoss")
+
+DONE = "[DONE]"
+SSE_CONTENT_TYPE = "text/event-stream"
+# Reasoning can keep a non-streamed answer silent for minutes; connecting cannot.
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+MAX_CONNECT_TIMEOUT = 10.0
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+_SERVER_MESSAGE_LIMIT = 500
+_BODY_LIMIT = 2000
+
+_CONTEXT_OVERFLOW = re.compile(
+    r"maximum context length|longer than the maximum model length"
+    r"|max_tokens must be at least 1, got -",
+    re.IGNORECASE,
+)
+_HTML_TITLE = re.compile(
+    r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL
+)
+_HINTS = {
+    401: "check the token in E2E_TIR_ACCESS_TOKEN or api_key; TIR tokens expire "
+    "365 days after creation",
+    403: "the token has no access to this project; check project_id",
+    404: "check project_id, model and base_url",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One prepared HTTP request; its repr never shows headers or the token."""
+
+    url: str
+    params: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)
+    content: bytes = field(repr=False)
+    max_retries: int = DEFAULT_MAX_RETRIES
+    secret: str = field(default="", repr=False)
+
+
+# ----------------------------------------------------------------------------- pure
+
+
+class SSEDecoder:
+    """Turns lines of a `text/event-stream` body into the data of each event."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self) -> None:
+        """Start with no pending event."""
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> str | None:
+        """Take one line (without its ending); return an event's data when one ends."""
+        if line.startswith("data:"):
+            value = line[5:]
+            self._data.append(value.removeprefix(" "))
+            return None
+        if line or not self._data:
+            # Comments (": keep-alive"), other fields, and blank lines that end
+            # an event without data carry nothing for us.
+            return None
+        return self.flush()
+
+    def flush(self) -> str | None:
+        """Return the pending event's data, if any (at the end of the body)."""
+        if not self._data:
+            return None
+        data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+        self._data = []
+        return data
+
+
+def redact(text: str, secret: str) -> str:
+    """Remove every occurrence of `secret` from `text`."""
+    return text.replace(secret, "***") if secret and secret in text else text
+
+
+def decode_event(data: str, secret: str = "") -> dict[str, Any]:
+    """Parse one event's data; raise on malformed JSON or an error event."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        shown = redact(data[:200], secret)
+        msg = f"Malformed event in the SSE stream (not a JSON object): {shown!r}"
+        raise GptOssStreamError(msg)
+    error = event.get("error")
+    if error:
+        text = redact(_message_from_json(event) or str(error), secret)
+        msg = f"The server failed mid-stream: {text}"
+        raise GptOssStreamError(msg, retryable=True)
+    return event
+
+
+def _message_from_json(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    for key in ("error", "message", "detail", "errors"):
+        value = payload.get(key)
+        if isinstance(value, dict):
+            nested = _message_from_json(value)
+            if nested:
+                return nested
+        elif isinstance(value, str) and value:
+            return value
+        elif value:
+            return json.dumps(value, ensure_ascii=False)[:_SERVER_MESSAGE_LIMIT]
+    return None
+
+
+def server_message(text: str) -> str:
+    """Find the human-readable explanation in an error body of any shape."""
+    stripped = text.strip()
+    try:
+        message = _message_from_json(json.loads(stripped))
+    except ValueError:
+        message = None
+    if message:
+        return message
+    if stripped.startswith("<"):
+        title = _HTML_TITLE.search(stripped)
+        if title:
+            return " ".join(title.group(1).split())
+    return stripped[:_SERVER_MESSAGE_LIMIT] or "(empty body)"
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Read `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def error_from_response(
+    status: int, headers: Mapping[str, str], text: str, secret: str = ""
+) -> GptOssAPIError:
+    """Map an HTTP error status and body to the matching error class."""
+    message = redact(server_message(text), secret)
+    hint = _HINTS.get(status)
+    if hint:
+        message = f"{message} ({hint})"
+    cls: type[GptOssAPIError]
+    if status == 400 and _CONTEXT_OVERFLOW.search(message):  # noqa: PLR2004
+        cls = GptOssContextOverflowError
+    else:
+        cls = _STATUS_ERRORS.get(status) or (
+            GptOssServerError if status >= 500 else GptOssBadRequestError  # noqa: PLR2004
+        )
+    return cls(
+        message,
+        status_code=status,
+        body=redact(text[:_BODY_LIMIT], secret),
+        retry_after=retry_after_seconds(headers),
+        request_id=headers.get("x-request-id"),
+    )
+
+
+_STATUS_ERRORS: dict[int, type[GptOssAPIError]] = {
+    401: GptOssAuthenticationError,
+    403: GptOssPermissionDeniedError,
+    404: GptOssNotFoundError,
+    408: GptOssServerError,
+    409: GptOssServerError,
+    429: GptOssRateLimitError,
+}
+
+
+def parse_json_body(
+    status: int, headers: Mapping[str, str], content: bytes, secret: str = ""
+) -> dict[str, Any]:
+    """Return a successful response's JSON object, or raise the mapped error."""
+    text = content.decode("utf-8", errors="replace")
+    if status >= 400:  # noqa: PLR2004
+        raise error_from_response(status, headers, text, secret)
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        msg = f"Expected a JSON object, got: {redact(text[:200], secret)!r}"
+        raise GptOssAPIError(msg, status_code=status, body=redact(text, secret))
+    if "choices" not in payload and payload.get("error"):
+        error = payload["error"]
+        code = error.get("code") if isinstance(error, dict) else None
+        raise error_from_response(
+            code if isinstance(code, int) else 500, headers, text, secret
+        )
+    return payload
+
+
+def retry_delay(error: GptOssError, attempt: int, max_retries: int) -> float | None:
+    """Seconds to wait before retry number `attempt + 1`, or None to give up."""
+    if attempt >= max_retries or not error.is_retryable:
+        return None
+    if isinstance(error, GptOssAPIError) and error.retry_after is not None:
+        return min(error.retry_after, MAX_RETRY_AFTER)
+    ceiling = min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY)
+    return ceiling * (1.0 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+
+
+def _log_retry(
+    error: GptOssError, delay: float, attempt: int, max_retries: int
+) -> None:
+    logger.warning(
+        "TIR request failed (%s); retry %d of %d in %.2fs",
+        error,
+        attempt + 1,
+        max_retries,
+        delay,
+    )
+
+
+@contextmanager
+def map_transport_errors() -> Iterator[None]:
+    """Turn httpx's transport failures into this package's errors."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        msg = f"Timed out talking to TIR ({type(exc).__name__}): {exc}"
+        raise GptOssTimeoutError(msg) from exc
+    except httpx.TransportError as exc:
+        msg = f"Connection to TIR failed ({type(exc).__name__}): {exc}"
+        raise GptOssConnectionError(msg) from exc
+
+
+def _stream_error_for(
+    response: httpx.Response, body: bytes, secret: str
+) -> GptOssError:
+    text = body.decode("utf-8", errors="replace")
+    if response.status_code >= 400:  # noqa: PLR2004
+        return error_from_response(response.status_code, response.headers, text, secret)
+    msg = (
+        f"Expected an SSE stream ({SSE_CONTENT_TYPE}), got "
+        f"{response.headers.get('content-type')!r}: {redact(text[:200], secret)!r}"
+    )
+    return GptOssStreamError(msg)
+
+
+def _is_sse(response: httpx.Response) -> bool:
+    return response.status_code < 400 and response.headers.get(  # noqa: PLR2004
+        "content-type", ""
+    ).startswith(SSE_CONTENT_TYPE)
+
+
+_NO_DONE = "The stream ended before data: [DONE]; the answer is incomplete."
+
+
+# ------------------------------------------------------------------------------ sync
+
+
+def post(client: httpx.Client, call: Call) -> dict[str, Any]:
+    """Send a non-streaming request, retrying what is worth retrying."""
+    attempt = 0
+    while True:
+        try:
+            with map_transport_errors():
+                response = client.post(
+                    call.url,
+                    params=call.params,
+                    headers=call.headers,
+                    content=call.content,
+                )
+            return parse_json_body(
+                response.status_code, response.headers, response.content, call.secret
+            )
+        except GptOssError as error:
+            delay = retry_delay(error, attempt, call.max_retries)
+            if delay is None:
+                raise
+            _log_retry(error, delay, attempt, call.max_retries)
+        attempt += 1
+        time.sleep(delay)
+
+
+def stream_events(
+    client: httpx.Client, call: Call
+) -> Generator[dict[str, Any], None, None]:
+    """Yield the decoded events of a streaming request.
+
+    Retries cover everything up to and including the first event, never later.
+    """
+    attempt = 0
+    while True:
+        events = _open_events(client, call)
+        try:
+            first = next(events)
+        except StopIteration:
+            return
+        except GptOssError as error:
+            delay = retry_delay(error, attempt, call.max_retries)
+            if delay is None:
+                raise
+            _log_retry(error, delay, attempt, call.max_retries)
+            attempt += 1
+            time.sleep(delay)
+            continue
+        break
+    try:
+        yield first
+        yield from events
+    finally:
+        events.close()
+
+
+def _open_events(
+    client: httpx.Client, call: Call
+) -> Generator[dict[str, Any], None, None]:
+    with (
+        map_transport_errors(),
+        client.stream(
+            "POST",
+            call.url,
+            params=call.params,
+            headers=call.headers,
+            content=call.content,
+        ) as response,
+    ):
+        if not _is_sse(response):
+            raise _stream_error_for(response, response.read(), call.secret)
+        decoder = SSEDecoder()
+        for line in response.iter_lines():
+            data = decoder.feed(line)
+            if data is None:
+                continue
+            if data == DONE:
+                return
+            yield decode_event(data, call.secret)
+        if decoder.flush() != DONE:
+            raise GptOssStreamError(_NO_DONE, retryable=True)
+
+
+# ----------------------------------------------------------------------------- async
+
+
+async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
+    """Send a non-streaming request, retrying what is worth retrying."""
+    attempt = 0
+    while True:
+        try:
+            with map_transport_errors():
+                response = await client.post(
+                    call.url,
+                    params=call.params,
+                    headers=call.headers,
+                    content=call.content,
+                )
+            return parse_json_body(
+                response.status_code, response.headers, response.content, call.secret
+            )
+        except GptOssError as error:
+            delay = retry_delay(error, attempt, call.max_retries)
+            if delay is None:
+                raise
+            _log_retry(error, delay, attempt, call.max_retries)
+        attempt += 1
+        await asyncio.sleep(delay)
+
+
+async def astream_events(
+    client: httpx.AsyncClient, call: Call
+) -> AsyncGenerator[dict[str, Any], None]:
+    """Yield the decoded events of a streaming request.
+
+    Retries cover everything up to and including the first event, never later.
+    """
+    attempt = 0
+    while True:
+        events = _aopen_events(client, call)
+        try:
+            first = await anext(events)
+        except StopAsyncIteration:
+            return
+        except GptOssError as error:
+            delay = retry_delay(error, attempt, call.max_retries)
+            if delay is None:
+                raise
+            _log_retry(error, delay, attempt, call.max_retries)
+            attempt += 1
+            await asyncio.sleep(delay)
+            continue
+        break
+    try:
+        yield first
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def _aopen_events(
+    client: httpx.AsyncClient, call: Call
+) -> AsyncGenerator[dict[str, Any], None]:
+    with map_transport_errors():
+        async with client.stream(
+            "POST",
+            call.url,
+            params=call.params,
+            headers=call.headers,
+            content=call.content,
+        ) as response:
+            if not _is_sse(response):
+                raise _stream_error_for(response, await response.aread(), call.secret)
+            decoder = SSEDecoder()
+            async for line in response.aiter_lines():
+                data = decoder.feed(line)
+                if data is None:
+                    continue
+                if data == DONE:
+                    return
+                yield decode_event(data, call.secret)
+            if decoder.flush() != DONE:
+                raise GptOssStreamError(_NO_DONE, retryable=True)

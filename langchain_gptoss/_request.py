@@ -1,0 +1,203 @@
+"""LangChain messages and settings -> a chat-completions request body (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+# Blocks that hold no text for the model: reasoning and tool-call echoes that the
+# message carries elsewhere (additional_kwargs, tool_calls).
+_SILENT_BLOCKS = frozenset(
+    {
+        "tool_use",
+        "tool_call",
+        "tool_call_chunk",
+        "invalid_tool_call",
+        "server_tool_call",
+        "server_tool_result",
+        "thinking",
+        "redacted_thinking",
+        "reasoning",
+        "reasoning_content",
+    }
+)
+_MEDIA_BLOCKS = frozenset(
+    {"image", "image_url", "input_image", "audio", "input_audio", "file", "video"}
+)
+_REASONING_KEY = "reasoning_content"
+
+
+def build_request_body(
+    messages: Sequence[BaseMessage],
+    params: Mapping[str, Any],
+    *,
+    stream: bool,
+    stream_usage: bool,
+) -> dict[str, Any]:
+    """Return the JSON body for `/chat/completions`.
+
+    `params` are the sampling settings with per-call overrides already applied;
+    keys whose value is None are not sent.
+
+    Raises:
+        ValueError: For messages gpt-oss cannot take (media, unknown blocks).
+    """
+    if not messages:
+        msg = "No messages to send: pass at least one message."
+        raise ValueError(msg)
+    body: dict[str, Any] = {"messages": messages_to_wire(messages)}
+    body.update((key, value) for key, value in params.items() if value is not None)
+    if stream:
+        body["stream"] = True
+        if stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """Convert a conversation, giving each tool result the name of its call."""
+    tool_names: dict[str, str] = {}
+    wire = []
+    for position, message in enumerate(messages):
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                if call.get("id"):
+                    tool_names[call["id"] or ""] = call["name"]
+        try:
+            wire.append(_message_to_wire(message, tool_names))
+        except ValueError as exc:
+            msg = f"messages[{position}] ({message.type}): {exc}"
+            raise ValueError(msg) from exc
+    return wire
+
+
+def _message_to_wire(
+    message: BaseMessage, tool_names: Mapping[str, str]
+) -> dict[str, Any]:
+    if isinstance(message, HumanMessage):
+        return _with_name(
+            {"role": "user", "content": _text_content(message.content)}, message
+        )
+    if isinstance(message, SystemMessage):
+        return _with_name(
+            {"role": "system", "content": _text_content(message.content)}, message
+        )
+    if isinstance(message, AIMessage):
+        return _assistant_to_wire(message)
+    if isinstance(message, ToolMessage):
+        name = message.name or tool_names.get(message.tool_call_id)
+        wire = {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": _text_content(message.content),
+        }
+        if name:
+            wire["name"] = name
+        return wire
+    if isinstance(message, ChatMessage):
+        return _with_name(
+            {"role": message.role, "content": _text_content(message.content)}, message
+        )
+    msg = (
+        f"{type(message).__name__} is not supported; use SystemMessage, HumanMessage, "
+        "AIMessage or ToolMessage."
+    )
+    raise ValueError(msg)
+
+
+def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
+    text = _text_content(message.content)
+    calls = [
+        _tool_call(
+            call["id"], call["name"], json.dumps(call["args"], ensure_ascii=False)
+        )
+        for call in message.tool_calls
+    ]
+    calls.extend(
+        _tool_call(call.get("id"), call.get("name"), call.get("args"))
+        for call in message.invalid_tool_calls
+    )
+    wire: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        wire["tool_calls"] = calls
+        if not text:
+            wire["content"] = None
+    reasoning = message.additional_kwargs.get(_REASONING_KEY) or _reasoning_blocks(
+        message.content
+    )
+    if reasoning:
+        # vLLM reads `reasoning` now and read `reasoning_content` before; some
+        # builds dropped one of them, so both go back.
+        wire["reasoning"] = reasoning
+        wire["reasoning_content"] = reasoning
+    return _with_name(wire, message)
+
+
+def _tool_call(
+    call_id: str | None, name: str | None, arguments: str | None
+) -> dict[str, Any]:
+    return {
+        "id": call_id or "",
+        "type": "function",
+        "function": {"name": name or "", "arguments": arguments or ""},
+    }
+
+
+def _with_name(wire: dict[str, Any], message: BaseMessage) -> dict[str, Any]:
+    if message.name:
+        wire["name"] = message.name
+    return wire
+
+
+def _text_content(content: str | list[str | dict[str, Any]]) -> Any:
+    """Keep the text of `content`: a string, or a list of text parts."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(block.get("text", ""))
+        elif kind in _SILENT_BLOCKS:
+            continue
+        elif kind in _MEDIA_BLOCKS:
+            msg = (
+                f"a {kind!r} content block cannot be sent: gpt-oss-120b reads text "
+                "only. Describe the media in text instead."
+            )
+            raise ValueError(msg)
+        else:
+            msg = (
+                f"unsupported content block type {kind!r}; gpt-oss-120b takes text "
+                "blocks ({'type': 'text', 'text': ...}) only."
+            )
+            raise ValueError(msg)
+    if len(parts) == 1:
+        return parts[0]
+    return [{"type": "text", "text": part} for part in parts] if parts else ""
+
+
+def _reasoning_blocks(content: str | list[str | dict[str, Any]]) -> str:
+    """Reasoning stored as standard content blocks (`output_version="v1"`)."""
+    if isinstance(content, str):
+        return ""
+    return "".join(
+        block.get("reasoning", "")
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "reasoning"
+    )

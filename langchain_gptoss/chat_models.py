@@ -1,0 +1,378 @@
+"""`ChatGptOss`: LangChain chat model for gpt-oss-120b on E2E Networks' TIR."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import weakref
+from contextlib import aclosing, closing
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import httpx
+from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.utils import secret_from_env
+from langchain_core.utils.utils import from_env
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from langchain_gptoss import _http
+from langchain_gptoss._endpoint import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    Endpoint,
+    chat_completions_url,
+    resolve_endpoint,
+    sends_token_in_clear,
+)
+from langchain_gptoss._request import build_request_body
+from langchain_gptoss._response import (
+    PROVIDER,
+    StreamState,
+    chunk_from_event,
+    result_from_response,
+)
+from langchain_gptoss.version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForLLMRun,
+        CallbackManagerForLLMRun,
+    )
+    from langchain_core.messages import BaseMessage
+    from langchain_core.outputs import ChatGenerationChunk, ChatResult
+
+logger = logging.getLogger("langchain_gptoss")
+
+_TOKEN_ENV = ("E2E_TIR_ACCESS_TOKEN", "TIR_API_TOKEN")
+_USER_AGENT = f"langchain-gptoss/{__version__}"
+_CLIENT_LOCK = threading.Lock()
+# Keyword arguments that steer this client rather than go into the request body.
+_CALL_OPTIONS = ("stream", "stream_usage")
+
+
+class ChatGptOss(BaseChatModel):
+    """gpt-oss-120b on E2E Networks' TIR GenAI API, with its reasoning kept.
+
+    Reads the token from `E2E_TIR_ACCESS_TOKEN` (or `TIR_API_TOKEN`) and the
+    project from `E2E_TIR_PROJECT_ID` unless given. The model's chain of thought
+    arrives in `additional_kwargs["reasoning_content"]` and as the first of
+    `message.content_blocks`.
+
+    Example:
+        ```python
+        from langchain_gptoss import ChatGptOss
+
+        model = ChatGptOss(project_id=12345, reasoning_effort="low")
+        message = model.invoke("Why is the sky blue? One sentence.")
+        print(message.additional_kwargs["reasoning_content"])
+        print(message.content, message.usage_metadata)
+        ```
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, alias="model_name")
+    """Model slug, used in the URL and the body."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env(list(_TOKEN_ENV), default=None)
+    )
+    """TIR auth token; defaults to `E2E_TIR_ACCESS_TOKEN`, then `TIR_API_TOKEN`."""
+    project_id: int | str | None = Field(
+        default_factory=from_env("E2E_TIR_PROJECT_ID", default=None)
+    )
+    """TIR project number (`123` or `"p-123"`); defaults to `E2E_TIR_PROJECT_ID`."""
+    base_url: str = Field(
+        default_factory=from_env("E2E_TIR_BASE_URL", default=DEFAULT_BASE_URL)
+    )
+    """Host root, or the full `.../project/p-{id}/genai/{model}/v1` base from TIR."""
+    include_project_query: bool = True
+    """Also send `?project_id=` (TIR's API reference asks for it)."""
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Token budget for reasoning and answer together."""
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    seed: int | None = None
+    n: int | None = Field(default=None, ge=1)
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra body fields, e.g. vLLM's `top_k`; unknown constructor kwargs land here."""
+
+    streaming: bool = False
+    """Stream underneath `invoke` too."""
+    stream_usage: bool = True
+    """Ask for token usage at the end of streams (`stream_options.include_usage`)."""
+
+    timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
+    """Seconds, or an `httpx.Timeout`; the connect part is capped at 10 s."""
+    max_retries: int = Field(default=_http.DEFAULT_MAX_RETRIES, ge=0)
+    """Retries after the first try, for 408/409/429/5xx and connection failures."""
+    default_headers: dict[str, str] | None = None
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """Your own `httpx.Client`; used as is and never closed by the model."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """Your own `httpx.AsyncClient`; used as is and never closed by the model."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    _endpoint: Endpoint = PrivateAttr()
+    _client: httpx.Client | None = PrivateAttr(default=None)
+    _async_clients: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, httpx.AsyncClient
+    ] = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
+
+    # ------------------------------------------------------------------ validation
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: Any) -> Any:
+        """Move unknown constructor arguments into `model_kwargs`, with a warning."""
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields)
+        known.update(f.alias for f in cls.model_fields.values() if f.alias)
+        extra = {key: values[key] for key in values if key not in known}
+        if not extra:
+            return values
+        model_kwargs = dict(values.get("model_kwargs") or {})
+        for key, value in extra.items():
+            logger.warning(
+                "%s is not a ChatGptOss field; it is sent in the request body as is "
+                "(pass it in model_kwargs to silence this warning).",
+                key,
+            )
+            model_kwargs[key] = value
+        return {
+            **{k: v for k, v in values.items() if k not in extra},
+            "model_kwargs": model_kwargs,
+        }
+
+    @model_validator(mode="after")
+    def _resolve_credentials_and_endpoint(self) -> Self:
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            msg = (
+                "No TIR auth token: pass api_key=... to ChatGptOss, or set "
+                "E2E_TIR_ACCESS_TOKEN (or TIR_API_TOKEN)."
+            )
+            raise ValueError(msg)
+        explicit_model = self.model if "model" in self.model_fields_set else None
+        endpoint = resolve_endpoint(self.base_url, self.project_id, explicit_model)
+        self._endpoint = endpoint
+        self.base_url, self.model = endpoint.root, endpoint.model
+        self.project_id = int(endpoint.project_id)
+        if sends_token_in_clear(endpoint.root):
+            logger.warning(
+                "base_url %s is plain http:// to a non-loopback host: the auth token "
+                "would cross the network unencrypted. Use https://.",
+                endpoint.root,
+            )
+        return self
+
+    # ------------------------------------------------------------ LangChain hooks
+
+    @property
+    def _llm_type(self) -> str:
+        return "gptoss-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Models can be saved with `dumpd` and restored with `load`."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Namespace used by LangChain serialization."""
+        return ["langchain_gptoss", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Where `load` finds the token again."""
+        return {"api_key": _TOKEN_ENV[0]}
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        """Body fields set on the model (None ones are dropped when sending)."""
+        return {
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "frequency_penalty": self.frequency_penalty,
+            "presence_penalty": self.presence_penalty,
+            "stop": self.stop or None,
+            "seed": self.seed,
+            "n": self.n,
+            "reasoning_effort": self.reasoning_effort,
+            **self.model_kwargs,
+        }
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "project_id": self.project_id,
+            **{k: v for k, v in self._default_params.items() if v is not None},
+        }
+
+    def _get_ls_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> LangSmithParams:
+        params = {**self._default_params, **kwargs}
+        ls_params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=params["model"],
+            ls_model_type="chat",
+        )
+        if params.get("temperature") is not None:
+            ls_params["ls_temperature"] = params["temperature"]
+        if params.get("max_tokens") is not None:
+            ls_params["ls_max_tokens"] = params["max_tokens"]
+        ls_stop = stop or params.get("stop")
+        if ls_stop:
+            ls_params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else ls_stop
+        return ls_params
+
+    # ---------------------------------------------------------------- request prep
+
+    def _prepare(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> _http.Call:
+        stream_usage = kwargs.get("stream_usage", self.stream_usage)
+        params = {**self._default_params, **kwargs}
+        for option in _CALL_OPTIONS:
+            params.pop(option, None)
+        if stop:
+            params["stop"] = stop
+        body = build_request_body(
+            messages, params, stream=stream, stream_usage=stream_usage
+        )
+        token = self.api_key.get_secret_value() if self.api_key else ""
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": _http.SSE_CONTENT_TYPE if stream else "application/json",
+            "User-Agent": _USER_AGENT,
+            **(self.default_headers or {}),
+        }
+        query = (
+            {"project_id": self._endpoint.project_id}
+            if self.include_project_query
+            else {}
+        )
+        return _http.Call(
+            url=chat_completions_url(self._endpoint, params["model"]),
+            params=query,
+            headers=headers,
+            content=json.dumps(
+                body, ensure_ascii=False, separators=(",", ":")
+            ).encode(),
+            max_retries=self.max_retries,
+            secret=token,
+        )
+
+    def _timeout(self) -> httpx.Timeout:
+        if self.timeout is None:
+            return _http.DEFAULT_TIMEOUT
+        if isinstance(self.timeout, httpx.Timeout):
+            return self.timeout
+        return httpx.Timeout(
+            self.timeout, connect=min(self.timeout, _http.MAX_CONNECT_TIMEOUT)
+        )
+
+    def _sync_client(self) -> httpx.Client:
+        if self.http_client is not None:
+            return self.http_client
+        with _CLIENT_LOCK:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self._timeout())
+            return self._client
+
+    def _async_client(self) -> httpx.AsyncClient:
+        if self.http_async_client is not None:
+            return self.http_async_client
+        # One client per event loop: an AsyncClient cannot outlive or cross loops.
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = httpx.AsyncClient(timeout=self._timeout())
+            self._async_clients[loop] = client
+        return client
+
+    # ----------------------------------------------------------------------- calls
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, stop, kwargs, stream=False)
+        return result_from_response(_http.post(self._sync_client(), call))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, stop, kwargs, stream=False)
+        return result_from_response(await _http.apost(self._async_client(), call))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._prepare(messages, stop, kwargs, stream=True)
+        state = StreamState()
+        with closing(_http.stream_events(self._sync_client(), call)) as events:
+            for event in events:
+                chunk = chunk_from_event(event, state)
+                if chunk is None:
+                    continue
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._prepare(messages, stop, kwargs, stream=True)
+        state = StreamState()
+        async with aclosing(_http.astream_events(self._async_client(), call)) as events:
+            async for event in events:
+                chunk = chunk_from_event(event, state)
+                if chunk is None:
+                    continue
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk

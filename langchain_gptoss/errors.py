@@ -1,0 +1,162 @@
+"""Errors raised by `langchain-gptoss`.
+
+Every class also derives from the matching `langchain_core.exceptions` kind, so code
+written against LangChain's provider-neutral errors (and its `is_retryable` flag)
+works unchanged::
+
+    GptOssError(ModelError)                    anything this package raises on purpose
+    ├── GptOssAPIError                         HTTP error status from TIR or vLLM
+    │   ├── GptOssBadRequestError              400, 413, 422 (ModelInvalidRequestError)
+    │   │   └── GptOssContextOverflowError     prompt + max_tokens > context window
+    │   ├── GptOssAuthenticationError          401 (ModelAuthenticationError)
+    │   ├── GptOssPermissionDeniedError        403 (ModelPermissionDeniedError)
+    │   ├── GptOssNotFoundError                404 (ModelNotFoundError)
+    │   ├── GptOssRateLimitError               429 (ModelRateLimitError), retryable
+    │   └── GptOssServerError                  5xx, 408, 409 (ModelAPIError), retryable
+    ├── GptOssConnectionError                  cannot connect, or the connection broke
+    │   └── GptOssTimeoutError                 connect/read/stream-idle timeout
+    └── GptOssStreamError                      the SSE stream itself went wrong: an
+                                               in-stream error event, a malformed
+                                               event, or an end without `[DONE]`
+
+No message ever contains the auth token: errors are built from the server's reply,
+which is redacted before it is stored.
+"""
+
+from __future__ import annotations
+
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+__all__ = [
+    "GptOssAPIError",
+    "GptOssAuthenticationError",
+    "GptOssBadRequestError",
+    "GptOssConnectionError",
+    "GptOssContextOverflowError",
+    "GptOssError",
+    "GptOssNotFoundError",
+    "GptOssPermissionDeniedError",
+    "GptOssRateLimitError",
+    "GptOssServerError",
+    "GptOssStreamError",
+    "GptOssTimeoutError",
+]
+
+
+class GptOssError(ModelError):
+    """Base class of every error this package raises on purpose."""
+
+
+class GptOssAPIError(GptOssError):
+    """The endpoint answered with an HTTP error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        message: The server's own explanation, as found in its body.
+        body: The response body (first 2,000 characters), token redacted.
+        retry_after: Seconds the server asked us to wait, if it said so.
+        request_id: The server's request id header, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: str = "",
+        retry_after: float | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """Build the error; `message` is the server's explanation."""
+        self.status_code = status_code
+        self.message = message
+        self.body = body
+        self.retry_after = retry_after
+        self.request_id = request_id
+        super().__init__(f"HTTP {status_code}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep errors picklable (worker pools send them between processes)."""
+        return (
+            _rebuild_api_error,
+            (type(self), self.message, self.status_code, self.body, self.retry_after),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[GptOssAPIError],
+    message: str,
+    status_code: int,
+    body: str,
+    retry_after: float | None,
+) -> GptOssAPIError:
+    return cls(message, status_code=status_code, body=body, retry_after=retry_after)
+
+
+class GptOssBadRequestError(GptOssAPIError, ModelInvalidRequestError):
+    """The request was rejected as invalid (400, 413, 422 and other plain 4xx)."""
+
+
+class GptOssContextOverflowError(GptOssBadRequestError, ContextOverflowError):
+    """The prompt plus `max_tokens` does not fit the model's context window."""
+
+
+class GptOssAuthenticationError(GptOssAPIError, ModelAuthenticationError):
+    """The auth token is missing, wrong, expired or revoked (401)."""
+
+
+class GptOssPermissionDeniedError(GptOssAPIError, ModelPermissionDeniedError):
+    """The token may not use this project or model (403)."""
+
+
+class GptOssNotFoundError(GptOssAPIError, ModelNotFoundError):
+    """Unknown project, model slug or path (404)."""
+
+
+class GptOssRateLimitError(GptOssAPIError, ModelRateLimitError):
+    """Too many requests (429); retried automatically."""
+
+
+class GptOssServerError(GptOssAPIError, ModelAPIError):
+    """The server or its gateway failed (5xx, and 408/409); retried automatically."""
+
+
+class GptOssConnectionError(GptOssError, ModelConnectionError):
+    """The endpoint could not be reached, or the connection broke mid-answer."""
+
+
+class GptOssTimeoutError(GptOssConnectionError, ModelTimeoutError):
+    """Connecting, or waiting for the first byte or the next event, took too long."""
+
+
+class GptOssStreamError(GptOssError, ModelAPIError):
+    """The SSE stream broke its protocol, or carried an error event.
+
+    `is_retryable` is true for an error event (vLLM's harmony parser fails
+    transiently), false for a malformed event. A stream is only ever retried before
+    its first chunk reached the caller.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        """Build the error; `retryable` says whether a fresh request may succeed."""
+        self.is_retryable = retryable
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep the error picklable with its retry flag."""
+        return (_rebuild_stream_error, (str(self), self.is_retryable))
+
+
+def _rebuild_stream_error(message: str, retryable: bool) -> GptOssStreamError:
+    return GptOssStreamError(message, retryable=retryable)
