@@ -1,0 +1,280 @@
+"""Response and chunk JSON exactly as each vLLM era serializes them (§2.b, §2.c)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from langchain_gptoss.testing._tokens import logprob_entry
+
+if TYPE_CHECKING:
+    from langchain_gptoss.testing._answer import Outcome
+    from langchain_gptoss.testing._types import Era
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Everything besides the outcomes that decides the JSON of one response."""
+
+    era: Era
+    model: str
+    request_id: str
+    created: int
+    prompt_tokens: int
+    token_ids_key: bool
+    show_reasoning: bool
+    top_logprobs: int | None
+    """``None`` when logprobs were not requested."""
+
+
+class _Piece(NamedTuple):
+    channel: str  # "r" (analysis) or "c" (final)
+    text: str
+    position: int | None  # token position for logprobs; None for channel openers
+
+
+# One shared encoder: json.dumps() with options builds a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _dump(payload: dict[str, Any]) -> bytes:
+    return _ENCODE(payload).encode()
+
+
+def _message(era: Era, content: str | None, reasoning: str | None) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": content,
+        "refusal": None,
+        "annotations": None,
+        "audio": None,
+        "function_call": None,
+        "tool_calls": [],
+    }
+    if era != "reasoning_content":
+        message["reasoning"] = reasoning
+    if era != "reasoning":
+        message["reasoning_content"] = reasoning
+    return message
+
+
+def _delta(
+    era: Era, content: str | None, reasoning: str | None
+) -> dict[str, str | None]:
+    """Build a delta with vLLM's field order; the both-era mirror is always set."""
+    delta: dict[str, str | None] = {}
+    if content is not None:
+        delta["content"] = content
+    if reasoning is not None and era != "reasoning_content":
+        delta["reasoning"] = reasoning
+    if era == "both" or (era == "reasoning_content" and reasoning is not None):
+        delta["reasoning_content"] = reasoning
+    return delta
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "total_tokens": prompt + completion,
+        "completion_tokens": completion,
+    }
+
+
+def _pieces(outcome: Outcome, show_reasoning: bool) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    reasoning = outcome.reasoning or []
+    if outcome.reasoning is not None and show_reasoning:
+        pieces.append(_Piece("r", "", None))
+        pieces += [_Piece("r", token, n) for n, token in enumerate(reasoning)]
+    if outcome.content is not None:
+        pieces.append(_Piece("c", "", None))
+        first = len(reasoning)
+        pieces += [_Piece("c", t, first + n) for n, t in enumerate(outcome.content)]
+    return pieces
+
+
+def _logprobs(shape: Shape, pieces: list[_Piece]) -> dict[str, Any] | None:
+    if shape.top_logprobs is None:
+        return None
+    entries = [
+        logprob_entry(piece.position, piece.text, shape.top_logprobs)
+        for piece in pieces
+        if piece.position is not None
+    ]
+    return {"content": entries} if entries else None
+
+
+def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
+    """Serialize the non-streaming ``chat.completion`` body."""
+    choices = []
+    for index, outcome in enumerate(outcomes):
+        reasoning = outcome.reasoning if shape.show_reasoning else None
+        content = outcome.content
+        choice: dict[str, Any] = {
+            "index": index,
+            "message": _message(
+                shape.era,
+                None if content is None else "".join(content),
+                None if reasoning is None else "".join(reasoning),
+            ),
+            "logprobs": _logprobs(shape, _pieces(outcome, shape.show_reasoning)),
+            "finish_reason": outcome.finish_reason,
+            "stop_reason": outcome.stop_reason,
+        }
+        if shape.token_ids_key:
+            choice["token_ids"] = None
+        choices.append(choice)
+    usage: dict[str, Any] = _usage(
+        shape.prompt_tokens, sum(o.completion_tokens for o in outcomes)
+    )
+    usage["prompt_tokens_details"] = None
+    body: dict[str, Any] = {
+        "id": shape.request_id,
+        "object": "chat.completion",
+        "created": shape.created,
+        "model": shape.model,
+        "choices": choices,
+        "service_tier": None,
+        "system_fingerprint": None,
+        "usage": usage,
+        "prompt_logprobs": None,
+    }
+    if shape.token_ids_key:
+        body["prompt_token_ids"] = None
+    body["kv_transfer_params"] = None
+    return _dump(body)
+
+
+def _groups(pieces: list[_Piece], era: Era, size: int) -> list[list[_Piece]]:
+    """Coalesce ``size`` tokens per chunk; only the newest era mixes channels."""
+    groups: list[list[_Piece]] = []
+    for piece in pieces:
+        current = groups[-1] if groups else None
+        if (
+            current is None
+            or len(current) >= size
+            or (era != "reasoning" and current[-1].channel != piece.channel)
+        ):
+            groups.append([piece])
+        else:
+            current.append(piece)
+    return groups
+
+
+def _text(value: str | None) -> bytes:
+    return b"null" if value is None else encode_basestring(value).encode()
+
+
+def _flat(fields: dict[str, str | None]) -> bytes:
+    """Encode a flat dict of strings; per-token chunks skip the json machinery."""
+    items = b",".join(
+        b'"%b":%b' % (key.encode(), _text(v)) for key, v in fields.items()
+    )
+    return b"{%b}" % items
+
+
+@functools.cache
+def _delta_template(era: Era, channel: str) -> tuple[bytes, int]:
+    """Derive from ``_delta`` a one-channel delta with ``%b`` holes for the text."""
+    hole = "\x00hole\x00"
+    fields = _delta(era, hole, None) if channel == "c" else _delta(era, None, hole)
+    encoded, placeholder = _flat(fields), _text(hole)
+    template = encoded.replace(b"%", b"%%").replace(placeholder, b"%b")
+    return template, encoded.count(placeholder)
+
+
+def _group_delta(era: Era, group: list[_Piece]) -> bytes:
+    channel = group[-1].channel
+    if len(group) == 1 or group[0].channel == channel:
+        template, holes = _delta_template(era, channel)
+        text = _text(
+            group[0].text if len(group) == 1 else "".join(p.text for p in group)
+        )
+        return template % ((text,) * holes)
+    content = "".join(piece.text for piece in group if piece.channel == "c")
+    reasoning = "".join(piece.text for piece in group if piece.channel == "r")
+    return _flat(_delta(era, content, reasoning))
+
+
+def _choice_chunks(
+    shape: Shape, index: int, outcome: Outcome, continuous: bool, size: int
+) -> list[bytes]:
+    """Serialize one choice's chunks from ``choices`` on; ``stream`` adds the rest."""
+    tail = b',"token_ids":null' if shape.token_ids_key else b""
+    role: dict[str, Any] = {"role": "assistant", "content": ""}
+    if shape.era == "both":
+        role["reasoning_content"] = None
+    first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
+    choices = [_ENCODE(first).encode()]
+    # Hidden reasoning is still generated and billed (include_reasoning=false).
+    generated = 0 if shape.show_reasoning else len(outcome.reasoning or [])
+    counts = [0]
+    for group in _groups(_pieces(outcome, shape.show_reasoning), shape.era, size):
+        logprobs = _logprobs(shape, group)
+        choices.append(
+            b'{"index":%d,"delta":%b,"logprobs":%b,"finish_reason":null%b}'
+            % (
+                index,
+                _group_delta(shape.era, group),
+                b"null" if logprobs is None else _dump(logprobs),
+                tail,
+            )
+        )
+        if continuous:
+            generated += sum(piece.position is not None for piece in group)
+            counts.append(generated)
+    last: dict[str, Any] = {
+        "index": index,
+        "delta": {"reasoning_content": None} if shape.era == "both" else {},
+        "logprobs": None,
+        "finish_reason": outcome.finish_reason,
+        "stop_reason": outcome.stop_reason,
+    }
+    if shape.token_ids_key:
+        last["token_ids"] = None
+    choices.append(_dump(last))
+    counts.append(outcome.completion_tokens)
+    if not continuous:
+        return [choice + b"]}" for choice in choices]
+    return [
+        b'%b],"usage":%b}' % (choice, _dump(_usage(shape.prompt_tokens, used)))
+        for choice, used in zip(choices, counts, strict=True)
+    ]
+
+
+def stream(
+    shape: Shape,
+    outcomes: list[Outcome],
+    *,
+    include_usage: bool,
+    continuous: bool,
+    tokens_per_chunk: int,
+) -> list[bytes]:
+    """Serialize the SSE ``data`` payloads of a stream, ``[DONE]`` excluded."""
+    envelope = {
+        "id": shape.request_id,
+        "object": "chat.completion.chunk",
+        "created": shape.created,
+        "model": shape.model,
+    }
+    # Every chunk starts with the same envelope: encode it once per response.
+    prefix = _ENCODE(envelope).encode()[:-1] + b',"choices":['
+    per_choice = [
+        _choice_chunks(shape, i, outcome, continuous, max(1, tokens_per_chunk))
+        for i, outcome in enumerate(outcomes)
+    ]
+    # Choices interleave one chunk at a time, as vLLM emits them per engine step.
+    events = [
+        prefix + chunks[step]
+        for step in range(max(len(chunks) for chunks in per_choice))
+        for chunks in per_choice
+        if step < len(chunks)
+    ]
+    if include_usage:
+        used = sum(outcome.completion_tokens for outcome in outcomes)
+        usage = {**envelope, "choices": [], "usage": _usage(shape.prompt_tokens, used)}
+        events.append(_dump(usage))
+    return events

@@ -1,0 +1,291 @@
+"""Request validation with vLLM's statuses, error types and messages (§2.a, §2.e)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_gptoss.testing._errors import ApiError, vllm_error
+
+_ROLES = ("system", "developer", "user", "assistant", "tool")
+_EFFORTS = ("low", "medium", "high")
+_NUMBERS = ("temperature", "top_p", "frequency_penalty", "presence_penalty",
+            "repetition_penalty", "min_p")  # fmt: skip
+_INTEGERS = (
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "top_logprobs",
+    "seed",
+    "top_k",
+)
+_BOOLEANS = ("stream", "logprobs", "include_reasoning", "echo", "ignore_eos",
+             "add_generation_prompt", "continue_final_message",
+             "parallel_tool_calls")  # fmt: skip
+_POSITIVE = ("max_tokens", "max_completion_tokens", "n")
+_MAX_TOP_LOGPROBS = 20
+
+
+def _literal(options: tuple[str, ...]) -> str:
+    quoted = [f"'{option}'" for option in options]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+
+
+def invalid(
+    kind: str, loc: tuple[str | int, ...], msg: str, value: Any, **ctx: Any
+) -> ApiError:
+    """Return FastAPI's validation error as vLLM relays it (type ``Bad Request``)."""
+    error: dict[str, Any] = {
+        "type": kind,
+        "loc": ("body", *loc),
+        "msg": msg,
+        "input": value,
+    }
+    if ctx:
+        error["ctx"] = ctx
+    return ApiError(
+        400, vllm_error(f"1 validation error:\n  {error}\n", "Bad Request", 400)
+    )
+
+
+def _value_error(text: str, body: dict[str, Any]) -> ApiError:
+    return invalid(
+        "value_error", (), f"Value error, {text}", body, error=ValueError(text)
+    )
+
+
+def _engine_error(text: str) -> ApiError:
+    return ApiError(400, vllm_error(text, "BadRequestError", 400))
+
+
+def _is_int(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+
+
+def _check_content(
+    loc: tuple[str | int, ...], content: Any, *, required: bool
+) -> ApiError | None:
+    if content is None:
+        return invalid("missing", loc, "Field required", content) if required else None
+    if isinstance(content, str):
+        return None
+    if not isinstance(content, list):
+        return invalid("string_type", loc, "Input should be a valid string", content)
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in {"text", "refusal"}:
+            text = f"gpt-oss accepts only text content parts, got {kind!r}."
+            return invalid("value_error", (*loc, j), f"Value error, {text}", part)
+    return None
+
+
+def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
+    loc: tuple[str | int, ...] = ("messages", i, "tool_calls")
+    if not isinstance(calls, list):
+        return invalid("list_type", loc, "Input should be a valid list", calls)
+    for j, call in enumerate(calls):
+        if not isinstance(call, dict):
+            return invalid(
+                "dict_type", (*loc, j), "Input should be a valid dictionary", call
+            )
+        for key in ("id", "type", "function"):
+            if key not in call:
+                return invalid("missing", (*loc, j, key), "Field required", call)
+        if call["type"] != "function":
+            msg = "Input should be 'function'"
+            return invalid("literal_error", (*loc, j, "type"), msg, call["type"])
+        function = call["function"]
+        if not isinstance(function, dict):
+            msg = "Input should be a valid dictionary"
+            return invalid("dict_type", (*loc, j, "function"), msg, function)
+        for key in ("name", "arguments"):
+            if not isinstance(function.get(key), str):
+                floc = (*loc, j, "function", key)
+                return invalid(
+                    "string_type",
+                    floc,
+                    "Input should be a valid string",
+                    function.get(key),
+                )
+    return None
+
+
+def _check_message(i: int, message: Any) -> ApiError | None:
+    if not isinstance(message, dict):
+        return invalid(
+            "dict_type", ("messages", i), "Input should be a valid dictionary", message
+        )
+    role = message.get("role")
+    if role not in _ROLES:
+        msg = f"Input should be {_literal(_ROLES)}"
+        return invalid("literal_error", ("messages", i, "role"), msg, role)
+    loc: tuple[str | int, ...] = ("messages", i, "content")
+    error = _check_content(loc, message.get("content"), required=role != "assistant")
+    if error is None and role == "assistant" and message.get("tool_calls") is not None:
+        error = _check_tool_calls(i, message["tool_calls"])
+    if (
+        error is None
+        and role == "tool"
+        and not isinstance(message.get("tool_call_id"), str)
+    ):
+        return invalid(
+            "missing", ("messages", i, "tool_call_id"), "Field required", message
+        )
+    return error
+
+
+def _check_scalars(body: dict[str, Any]) -> ApiError | None:
+    for key in _NUMBERS:
+        value = body.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            if isinstance(value, str):
+                msg = (
+                    "Input should be a valid number, unable to parse string as a number"
+                )
+                return invalid("float_parsing", (key,), msg, value)
+            return invalid(
+                "float_type", (key,), "Input should be a valid number", value
+            )
+    for key in _INTEGERS:
+        value = body.get(key)
+        if value is not None and not _is_int(value):
+            return invalid("int_type", (key,), "Input should be a valid integer", value)
+        if value is not None and key in _POSITIVE and value < 1:
+            msg = "Input should be greater than or equal to 1"
+            return invalid("greater_than_equal", (key,), msg, value, ge=1)
+    for key in _BOOLEANS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, bool):
+            return invalid(
+                "bool_type", (key,), "Input should be a valid boolean", value
+            )
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in _EFFORTS:
+        msg = f"Input should be {_literal(_EFFORTS)}"
+        return invalid(
+            "literal_error",
+            ("reasoning_effort",),
+            msg,
+            effort,
+            expected=_literal(_EFFORTS),
+        )
+    stop = body.get("stop")
+    if (
+        stop is not None
+        and not isinstance(stop, str)
+        and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+    ):
+        return invalid("string_type", ("stop",), "Input should be a valid string", stop)
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        return invalid(
+            "string_type", ("model",), "Input should be a valid string", model
+        )
+    return None
+
+
+def _check_tools(body: dict[str, Any]) -> ApiError | None:
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return invalid(
+                "list_type", ("tools",), "Input should be a valid list", tools
+            )
+        for j, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(function, dict) or not isinstance(
+                function.get("name"), str
+            ):
+                return invalid(
+                    "missing", ("tools", j, "function"), "Field required", tool
+                )
+    choice = body.get("tool_choice")
+    if choice is None:
+        return None
+    if tools is None:
+        return _value_error("When using `tool_choice`, `tools` must be set.", body)
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if name not in {tool["function"]["name"] for tool in tools}:
+            text = (
+                "The tool specified in `tool_choice` does not match "
+                "any of the specified `tools`"
+            )
+            return _value_error(text, body)
+    elif choice not in {"none", "auto", "required"}:
+        text = (
+            f"Invalid value for `tool_choice`: {choice}! "
+            'Only named tools, "none", "auto" or "required" are supported.'
+        )
+        return _value_error(text, body)
+    return None
+
+
+def _check_sampling(body: dict[str, Any]) -> ApiError | None:
+    temperature = body.get("temperature")
+    if temperature is not None and temperature < 0:
+        return _engine_error(
+            f"temperature must be non-negative, got {float(temperature)}."
+        )
+    top_p = body.get("top_p")
+    if top_p is not None and not 0 < top_p <= 1:
+        return _engine_error(f"top_p must be in (0, 1], got {float(top_p)}.")
+    for key in ("presence_penalty", "frequency_penalty"):
+        value = body.get(key)
+        if value is not None and not -2 <= value <= 2:  # noqa: PLR2004
+            return _engine_error(f"{key} must be in [-2, 2], got {float(value)}.")
+    top = body.get("top_logprobs")
+    if top is not None and not 0 <= top <= _MAX_TOP_LOGPROBS:
+        return _engine_error(
+            f"Requested sample logprobs of {top}, which is greater than max allowed: "
+            f"{_MAX_TOP_LOGPROBS}"
+        )
+    return None
+
+
+def validate(body: Any) -> ApiError | None:
+    """Check a parsed request body; return the error vLLM would answer, if any."""
+    if not isinstance(body, dict):
+        msg = "Input should be a valid dictionary or object to extract fields from"
+        return invalid("model_attributes_type", (), msg, body)
+    messages = body.get("messages")
+    if messages is None:
+        return invalid("missing", ("messages",), "Field required", body)
+    if not isinstance(messages, list):
+        return invalid(
+            "list_type", ("messages",), "Input should be a valid list", messages
+        )
+    if not messages:
+        msg = "List should have at least 1 item after validation, not 0"
+        return invalid(
+            "too_short",
+            ("messages",),
+            msg,
+            messages,
+            field_type="List",
+            min_length=1,
+            actual_length=0,
+        )
+    for i, message in enumerate(messages):
+        if error := _check_message(i, message):
+            return error
+    error = _check_scalars(body)
+    if error is None and body.get("stream_options") and not body.get("stream"):
+        error = _value_error(
+            "Stream options can only be defined when `stream=True`.", body
+        )
+    if (
+        error is None
+        and (options := body.get("stream_options"))
+        and not isinstance(options, dict)
+    ):
+        error = invalid(
+            "dict_type",
+            ("stream_options",),
+            "Input should be a valid dictionary",
+            options,
+        )
+    return error or _check_tools(body) or _check_sampling(body)

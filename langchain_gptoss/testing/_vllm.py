@@ -1,0 +1,143 @@
+"""Pure request handling of vLLM's ``/v1/chat/completions``: bytes in, answer out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_gptoss.testing._answer import Outcome, default_reply, generate
+from langchain_gptoss.testing._errors import ApiError, vllm_error
+from langchain_gptoss.testing._render import Shape, completion, stream
+from langchain_gptoss.testing._tokens import prompt_tokens
+from langchain_gptoss.testing._types import Reply
+from langchain_gptoss.testing._validate import invalid, validate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from langchain_gptoss.testing._types import Era
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the emulator knobs that shape one answer."""
+
+    model: str
+    era: Era
+    context_window: int
+    token_ids_key: bool
+    tokens_per_chunk: int
+    force_include_usage: bool
+    responder: Callable[[dict[str, Any]], Reply] | None
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    """A successful non-streaming answer (HTTP 200, JSON body)."""
+
+    body: bytes
+
+
+@dataclass(frozen=True)
+class StreamAnswer:
+    """A successful streaming answer: the ``data`` payloads, ``[DONE]`` excluded."""
+
+    events: list[bytes]
+
+
+def parse_body(raw: bytes) -> tuple[Any, ApiError | None]:
+    """Decode a JSON body, or return the error FastAPI gives for it."""
+    if not raw.strip():
+        return None, invalid("missing", (), "Field required", None)
+    try:
+        return json.loads(raw), None
+    except json.JSONDecodeError as exc:
+        error = invalid(
+            "json_invalid", (exc.pos,), "JSON decode error", {}, error=exc.msg
+        )
+        return None, error
+    except ValueError:
+        return None, invalid("json_invalid", (0,), "JSON decode error", {})
+
+
+def _overflow(body: dict[str, Any], prompt: int, window: int) -> ApiError | None:
+    requested = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
+    if prompt + requested <= window and prompt < window:
+        return None
+    message = (
+        f"This model's maximum context length is {window} tokens. However, you "
+        f"requested {requested} output tokens and your prompt contains {prompt} input "
+        f"tokens, for a total of {prompt + requested} tokens. Please reduce the length "
+        "of the input prompt or the number of requested output tokens."
+    )
+    return ApiError(400, vllm_error(message, "BadRequestError", 400, "input_tokens"))
+
+
+def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
+    if settings.responder is None:
+        return [default_reply(body, index) for index in range(n)]
+    reply = settings.responder(body)
+    if not isinstance(reply, Reply):
+        msg = f"responder returned {type(reply).__name__}, expected Reply"
+        raise TypeError(msg)
+    return [reply] * n
+
+
+def _usage_flags(body: dict[str, Any], force: bool) -> tuple[bool, bool]:
+    """Mirror vLLM: an object given (even ``{}``) defaults ``include_usage`` on."""
+    options = body.get("stream_options")
+    if not isinstance(options, dict):
+        return force, False
+    include = bool(options.get("include_usage", True)) or force
+    return include, include and bool(options.get("continuous_usage_stats"))
+
+
+def complete(
+    body: Any, settings: Settings, *, request_id: str, created: int
+) -> ApiError | JsonAnswer | StreamAnswer:
+    """Answer a parsed request body the way vLLM serving gpt-oss would."""
+    error = validate(body)
+    if error:
+        return error
+    model = body.get("model")
+    if model is not None and model != settings.model:
+        message = f"The model `{model}` does not exist."
+        return ApiError(404, vllm_error(message, "NotFoundError", 404))
+    prompt = prompt_tokens(body)
+    error = _overflow(body, prompt, settings.context_window)
+    if error:
+        return error
+    n = int(body.get("n") or 1)
+    budget = body.get("max_completion_tokens") or body.get("max_tokens")
+    budget = int(budget or settings.context_window - prompt)
+    stops = body.get("stop") or []
+    stops = [stops] if isinstance(stops, str) else stops
+    try:
+        replies = _replies(body, settings, n)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        return ApiError(500, vllm_error(message, "Internal Server Error", 500))
+    outcomes: list[Outcome] = [generate(r, budget=budget, stops=stops) for r in replies]
+    top = body.get("top_logprobs") or 0
+    shape = Shape(
+        era=settings.era,
+        model=settings.model,
+        request_id=request_id,
+        created=created,
+        prompt_tokens=prompt,
+        token_ids_key=settings.token_ids_key,
+        show_reasoning=body.get("include_reasoning") is not False,
+        top_logprobs=int(top) if body.get("logprobs") else None,
+    )
+    if not body.get("stream"):
+        return JsonAnswer(completion(shape, outcomes))
+    include, continuous = _usage_flags(body, settings.force_include_usage)
+    events = stream(
+        shape,
+        outcomes,
+        include_usage=include,
+        continuous=continuous,
+        tokens_per_chunk=settings.tokens_per_chunk,
+    )
+    return StreamAnswer(events)

@@ -1,0 +1,1036 @@
+"""The TIR emulator over real loopback sockets, driven by raw httpx only."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_gptoss.testing import Fault, RecordedRequest, Reply, TirEmulator
+
+USER = {"role": "user", "content": "What is the capital of France?"}
+UUID_ID = re.compile(
+    r"chatcmpl-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+# Building a TLS context costs ~50 ms per httpx client; share one (all traffic is HTTP).
+TLS = ssl.create_default_context()
+HARMONY = "Unexpected token 200002 while expecting start token 200006"
+TOP_KEYS = [
+    "id", "object", "created", "model", "choices", "service_tier", "system_fingerprint",
+    "usage", "prompt_logprobs", "prompt_token_ids", "kv_transfer_params",
+]  # fmt: skip
+BASE_MESSAGE_KEYS = [
+    "role", "content", "refusal", "annotations", "audio", "function_call", "tool_calls",
+]  # fmt: skip
+ERA_KEYS = {
+    "reasoning_content": ["reasoning_content"],
+    "both": ["reasoning", "reasoning_content"],
+    "reasoning": ["reasoning"],
+}
+
+
+@pytest.fixture
+def emu(caplog: pytest.LogCaptureFixture) -> Iterator[TirEmulator]:
+    with TirEmulator() as emulator:
+        yield emulator
+    # The server thread must never leak an exception into asyncio's error log.
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def client(emu: TirEmulator) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    with httpx.Client(headers=headers, timeout=5, verify=TLS) as http:
+        yield http
+
+
+@pytest.fixture
+def anon() -> Iterator[httpx.Client]:
+    """A client without credentials (``verify=TLS`` skips building a TLS context)."""
+    with httpx.Client(timeout=5, verify=TLS) as http:
+        yield http
+
+
+def post(client: httpx.Client, emu: TirEmulator, **body: Any) -> httpx.Response:
+    return client.post(emu.chat_url, json={"messages": [USER], **body})
+
+
+def payloads(text: str) -> list[str]:
+    """Split an SSE body into its data payloads (comments skipped)."""
+    found = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        for line in block.split("\n"):
+            if line and not line.startswith(":"):
+                assert line.startswith("data: "), line
+                found.append(line[len("data: ") :])
+    return found
+
+
+def stream_events(client: httpx.Client, emu: TirEmulator, **body: Any) -> list[Any]:
+    reply = post(client, emu, stream=True, **body)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    assert reply.headers["transfer-encoding"] == "chunked"
+    data = payloads(reply.text)
+    assert data[-1] == "[DONE]"
+    return [json.loads(item) for item in data[:-1]]
+
+
+def joined(events: list[Any], key: str, index: int = 0) -> str:
+    return "".join(
+        choice["delta"].get(key) or ""
+        for event in events
+        for choice in event["choices"]
+        if choice["index"] == index
+    )
+
+
+def error_of(reply: httpx.Response) -> dict[str, Any]:
+    body = reply.json()
+    assert list(body) == ["error"]
+    assert list(body["error"]) == ["message", "type", "param", "code"]
+    assert body["error"]["code"] == reply.status_code
+    return body["error"]
+
+
+# -- E2E gateway layer ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": ""}, {"Authorization": "Bearer"},
+     {"Authorization": "Bearer wrong"}, {"Authorization": "Basic test-token"}],
+)  # fmt: skip
+@pytest.mark.parametrize("style", ["json", "message", "text"])
+def test_auth_rejections(
+    emu: TirEmulator, anon: httpx.Client, headers: dict[str, str], style: Any
+) -> None:
+    emu.gateway_error_style = style
+    reply = anon.post(emu.chat_url, headers=headers, json={"messages": [USER]})
+    assert reply.status_code == 401
+    if style == "json":
+        assert error_of(reply)["type"] == "Unauthorized"
+    elif style == "message":
+        assert reply.json() == {"message": "Unauthorized: invalid or expired token"}
+    else:
+        assert reply.headers["content-type"].startswith("text/plain")
+        assert reply.text.startswith("Unauthorized")
+
+
+def test_auth_is_checked_before_the_path(emu: TirEmulator, anon: httpx.Client) -> None:
+    reply = anon.get(f"{emu.base_url}/nowhere")
+    assert reply.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/project/p-999/genai/gpt_oss_120b/v1/chat/completions",
+     "/project/p-12345/genai/llama_3_3_70b/v1/chat/completions",
+     "/project/12345/genai/gpt_oss_120b/v1/chat/completions",
+     "/project/p-12345/genai/gpt_oss_120b/v1/models", "/"],
+)  # fmt: skip
+def test_unknown_paths_are_404(
+    emu: TirEmulator, client: httpx.Client, path: str
+) -> None:
+    reply = client.post(emu.base_url + path, json={"messages": [USER]})
+    assert reply.status_code == 404
+    assert "message" in reply.json()
+
+
+def test_wrong_method_is_405(emu: TirEmulator, client: httpx.Client) -> None:
+    reply = client.get(emu.chat_url)
+    assert reply.status_code == 405
+    assert reply.headers["allow"] == "POST"
+
+
+def test_model_check(emu: TirEmulator, client: httpx.Client) -> None:
+    reply = post(client, emu, model="gpt-oss-120b")
+    assert reply.status_code == 404
+    assert reply.json() == {
+        "error": {
+            "message": "The model `gpt-oss-120b` does not exist.",
+            "type": "NotFoundError",
+            "param": None,
+            "code": 404,
+        }
+    }
+    assert post(client, emu, model="gpt_oss_120b").status_code == 200
+    assert post(client, emu).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("strict", "query", "status"),
+    [(False, "", 200), (True, "", 400), (False, "?project_id=12345", 200),
+     (True, "?project_id=12345", 200), (False, "?project_id=1", 400),
+     (False, "?project_id=abc", 400), (True, "?project_id=", 400)],
+)  # fmt: skip
+def test_project_id_query(
+    emu: TirEmulator, client: httpx.Client, strict: bool, query: str, status: int
+) -> None:
+    emu.require_project_query = strict
+    reply = client.post(emu.chat_url + query, json={"messages": [USER]})
+    assert reply.status_code == status
+    if status == 400:
+        assert "project_id" in reply.json()["message"]
+
+
+# -- non-streaming answers -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("era", ["reasoning_content", "both", "reasoning"])
+def test_non_stream_shape_per_era(
+    emu: TirEmulator, client: httpx.Client, era: Any
+) -> None:
+    emu.reasoning_field = era
+    reply = post(client, emu, model="gpt_oss_120b")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert list(body) == TOP_KEYS
+    assert UUID_ID.fullmatch(body["id"])
+    assert reply.headers["x-request-id"] == body["id"]
+    assert body["object"] == "chat.completion"
+    assert isinstance(body["created"], int)
+    assert body["model"] == "gpt_oss_120b"
+    assert all(body[key] is None for key in TOP_KEYS[5:] if key != "usage")
+    (choice,) = body["choices"]
+    assert list(choice) == [
+        "index",
+        "message",
+        "logprobs",
+        "finish_reason",
+        "stop_reason",
+        "token_ids",
+    ]
+    assert (choice["finish_reason"], choice["stop_reason"], choice["logprobs"]) == (
+        "stop",
+        None,
+        None,
+    )
+    message = choice["message"]
+    assert list(message) == BASE_MESSAGE_KEYS + ERA_KEYS[era]
+    assert message["content"] == "You said: What is the capital of France?"
+    assert message["tool_calls"] == []
+    reasoning = {message[key] for key in ERA_KEYS[era]}
+    assert len(reasoning) == 1
+    text = reasoning.pop()
+    assert text
+    assert "you" not in text.lower()
+    assert "France" not in text
+    usage = body["usage"]
+    assert list(usage) == [
+        "prompt_tokens",
+        "total_tokens",
+        "completion_tokens",
+        "prompt_tokens_details",
+    ]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert usage["prompt_tokens_details"] is None
+
+
+def test_answers_are_deterministic(emu: TirEmulator, client: httpx.Client) -> None:
+    first, second = post(client, emu).json(), post(client, emu).json()
+    assert first["choices"] == second["choices"]
+    assert first["usage"] == second["usage"]
+    assert first["id"] != second["id"]
+
+
+def test_token_ids_key_off(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.token_ids_key = False
+    body = post(client, emu).json()
+    assert "token_ids" not in body["choices"][0]
+    assert "prompt_token_ids" not in body
+    events = stream_events(client, emu)
+    assert all("token_ids" not in e["choices"][0] for e in events)
+
+
+def test_include_reasoning_false(emu: TirEmulator, client: httpx.Client) -> None:
+    shown = post(client, emu).json()
+    hidden = post(client, emu, include_reasoning=False).json()
+    message = hidden["choices"][0]["message"]
+    assert message["reasoning"] is None
+    assert message["reasoning_content"] is None
+    assert message["content"] == shown["choices"][0]["message"]["content"]
+    assert hidden["usage"] == shown["usage"]  # still generated and billed
+    events = stream_events(client, emu, include_reasoning=False)
+    assert joined(events, "reasoning") == joined(events, "reasoning_content") == ""
+    assert all("reasoning" not in e["choices"][0]["delta"] for e in events)
+    assert joined(events, "content") == message["content"]
+
+
+def test_reasoning_effort(emu: TirEmulator, client: httpx.Client) -> None:
+    lengths = [
+        len(
+            post(client, emu, reasoning_effort=e).json()["choices"][0]["message"][
+                "reasoning"
+            ]
+        )
+        for e in ("low", "medium", "high")
+    ]
+    assert lengths[0] < lengths[1] < lengths[2]
+    reply = post(client, emu, reasoning_effort="extreme")
+    assert reply.status_code == 400
+    assert error_of(reply)["type"] == "Bad Request"
+
+
+def reasoning_tokens(client: httpx.Client, emu: TirEmulator) -> int:
+    body = post(client, emu, include_reasoning=False, max_tokens=10_000).json()
+    full = post(client, emu).json()
+    content = full["choices"][0]["message"]["content"]
+    assert body["usage"] == full["usage"]
+    return full["usage"]["completion_tokens"] - len(
+        re.findall(r"\s*\w+|\s*[^\w\s]|\s+", content)
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_truncated_during_reasoning(
+    emu: TirEmulator, client: httpx.Client, stream: bool
+) -> None:
+    full = post(client, emu).json()["choices"][0]["message"]["reasoning"]
+    # max_completion_tokens wins over max_tokens.
+    body = {"max_tokens": 500, "max_completion_tokens": 3}
+    if not stream:
+        reply = post(client, emu, **body).json()
+        choice = reply["choices"][0]
+        assert choice["message"]["content"] is None
+        assert choice["finish_reason"] == "length"
+        partial = choice["message"]["reasoning"]
+        assert reply["usage"]["completion_tokens"] == 3
+    else:
+        events = stream_events(
+            client, emu, **body, stream_options={"include_usage": True}
+        )
+        assert all("content" not in e["choices"][0]["delta"] for e in events[1:-1])
+        assert events[-2]["choices"][0]["finish_reason"] == "length"
+        assert events[-1]["usage"]["completion_tokens"] == 3
+        partial = joined(events, "reasoning")
+    assert partial == "The request is"
+    assert full.startswith(partial)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_truncated_during_content(
+    emu: TirEmulator, client: httpx.Client, stream: bool
+) -> None:
+    used = reasoning_tokens(client, emu)
+    if not stream:
+        choice = post(client, emu, max_tokens=used + 2).json()["choices"][0]
+        content, finish = choice["message"]["content"], choice["finish_reason"]
+    else:
+        events = stream_events(client, emu, max_tokens=used + 2)
+        content, finish = (
+            joined(events, "content"),
+            events[-1]["choices"][0]["finish_reason"],
+        )
+    assert (content, finish) == ("You said", "length")
+
+
+def test_budget_ending_with_reasoning_gives_null_content(
+    emu: TirEmulator, client: httpx.Client
+) -> None:
+    used = reasoning_tokens(client, emu)
+    choice = post(client, emu, max_tokens=used).json()["choices"][0]
+    assert choice["message"]["content"] is None
+    assert choice["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_stop_strings(emu: TirEmulator, client: httpx.Client, stream: bool) -> None:
+    def run(stop: Any) -> tuple[str | None, str | None, str, Any]:
+        if not stream:
+            choice = post(client, emu, stop=stop).json()["choices"][0]
+            message = choice["message"]
+            return (
+                message["reasoning"],
+                message["content"],
+                choice["finish_reason"],
+                choice["stop_reason"],
+            )
+        events = stream_events(client, emu, stop=stop)
+        final = events[-1]["choices"][0]
+        has_content = any("content" in e["choices"][0]["delta"] for e in events[1:])
+        content = joined(events, "content") if has_content else None
+        return (
+            joined(events, "reasoning"),
+            content,
+            final["finish_reason"],
+            final["stop_reason"],
+        )
+
+    reasoning, content, finish, reason = run("capital")
+    assert (content, finish, reason) == ("You said: What is the ", "stop", "capital")
+    assert reasoning
+    reasoning, content, finish, reason = run(["zzz", "brief"])
+    assert (reasoning, content, finish, reason) == (
+        "The request is clear, so a ",
+        None,
+        "stop",
+        "brief",
+    )
+    assert run("not-there")[2:] == ("stop", None)
+
+
+# -- streaming -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("era", ["reasoning_content", "both", "reasoning"])
+def test_stream_shape_per_era(emu: TirEmulator, client: httpx.Client, era: Any) -> None:
+    emu.reasoning_field = era
+    expected = post(client, emu).json()["choices"][0]["message"]
+    events = stream_events(client, emu, stream_options={"include_usage": True})
+    ids = {(e["id"], e["created"], e["model"], e["object"]) for e in events}
+    assert len(ids) == 1
+    assert UUID_ID.fullmatch(events[0]["id"])
+    assert events[0]["object"] == "chat.completion.chunk"
+    role = {"role": "assistant", "content": ""}
+    if era == "both":
+        role["reasoning_content"] = None
+    assert events[0]["choices"] == [
+        {"index": 0, "delta": role, "logprobs": None, "finish_reason": None}
+    ]
+    name = "reasoning_content" if era == "reasoning_content" else "reasoning"
+    empty_reasoning = (
+        {"reasoning": "", "reasoning_content": ""} if era == "both" else {name: ""}
+    )
+    assert events[1]["choices"][0]["delta"] == empty_reasoning
+    first = events[2]["choices"][0]
+    assert list(first) == ["index", "delta", "logprobs", "finish_reason", "token_ids"]
+    assert first["delta"] == (
+        {"reasoning": "The", "reasoning_content": "The"}
+        if era == "both"
+        else {name: "The"}
+    )
+    deltas = [e["choices"][0]["delta"] for e in events[:-1]]
+    content_deltas = [delta for delta in deltas if "content" in delta][1:]
+    mirror = {"reasoning_content": None} if era == "both" else {}
+    assert content_deltas[0] == {"content": "", **mirror}
+    assert content_deltas[1] == {"content": "You", **mirror}
+    assert joined(events, name) == expected[name]
+    assert joined(events, "content") == expected["content"]
+    final = events[-2]["choices"][0]
+    assert final == {
+        "index": 0, "delta": mirror, "logprobs": None, "finish_reason": "stop",
+        "stop_reason": None, "token_ids": None,
+    }  # fmt: skip
+    usage = events[-1]
+    assert usage["choices"] == []
+    assert list(usage["usage"]) == [
+        "prompt_tokens",
+        "total_tokens",
+        "completion_tokens",
+    ]
+    non_stream = post(client, emu).json()["usage"]
+    assert usage["usage"] == {key: non_stream[key] for key in usage["usage"]}
+    assert all("usage" not in e for e in events[:-1])
+    tokens = len(events) - 5  # role, two empty deltas, finish, usage
+    assert usage["usage"]["completion_tokens"] == tokens
+
+
+def test_stream_without_usage_and_forced_usage(
+    emu: TirEmulator, client: httpx.Client
+) -> None:
+    assert "usage" not in stream_events(client, emu)[-1]
+    assert "usage" in stream_events(client, emu, stream_options={})[-1]
+    assert (
+        "usage"
+        not in stream_events(client, emu, stream_options={"include_usage": False})[-1]
+    )
+    emu.force_include_usage = True
+    assert stream_events(client, emu)[-1]["choices"] == []
+
+
+def test_continuous_usage(emu: TirEmulator, client: httpx.Client) -> None:
+    options = {"include_usage": True, "continuous_usage_stats": True}
+    events = stream_events(client, emu, stream_options=options)
+    counts = [e["usage"]["completion_tokens"] for e in events]
+    assert counts[0] == 0
+    assert counts == sorted(counts)
+    assert counts[-1] == counts[-2] > 0
+    assert all(
+        e["usage"]["total_tokens"] == e["usage"]["prompt_tokens"] + c
+        for e, c in zip(events, counts, strict=True)
+    )
+
+
+def test_tokens_per_chunk_coalesces(emu: TirEmulator, client: httpx.Client) -> None:
+    reference = stream_events(client, emu)
+    emu.reasoning_field = "reasoning"
+    emu.tokens_per_chunk = 4
+    events = stream_events(client, emu)
+    assert len(events) < len(reference)
+    assert joined(events, "reasoning") == joined(reference, "reasoning")
+    assert joined(events, "content") == joined(reference, "content")
+    assert any(
+        {"reasoning", "content"} <= set(e["choices"][0]["delta"]) for e in events
+    )
+
+
+def test_stream_options_without_stream(emu: TirEmulator, client: httpx.Client) -> None:
+    reply = post(client, emu, stream_options={"include_usage": True})
+    assert reply.status_code == 400
+    error = error_of(reply)
+    assert error["type"] == "Bad Request"
+    assert "Stream options can only be defined when `stream=True`." in error["message"]
+
+
+# -- validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"messages": "hi"},
+        {"messages": []},
+        {"messages": [{"role": "wizard", "content": "hi"}]},
+        {"messages": [{"content": "hi"}]},
+        {"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}]},
+        {"messages": [USER], "temperature": "hot"},
+        {"messages": [USER], "top_p": [1]},
+        {"messages": [USER], "presence_penalty": "lots"},
+        {"messages": [USER], "max_tokens": 0},
+        {"messages": [USER], "max_tokens": "10"},
+        {"messages": [USER], "max_completion_tokens": 1.5},
+        {"messages": [USER], "n": 0},
+        {"messages": [USER], "tool_choice": "auto"},
+        {"messages": [USER, {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "f", "arguments": {"a": 1}}}]}]},
+        {"messages": [USER, {"role": "assistant", "tool_calls": [
+            {"id": "call_1", "function": {"name": "f", "arguments": "{}"}}]}]},
+        {"messages": [USER, {"role": "assistant", "tool_calls": [
+            {"type": "function", "function": {"name": "f", "arguments": "{}"}}]}]},
+        {"messages": [USER, {"role": "tool", "content": "42"}]},
+    ],
+)  # fmt: skip
+def test_validation_errors(
+    emu: TirEmulator, client: httpx.Client, body: dict[str, Any]
+) -> None:
+    reply = client.post(emu.chat_url, json=body)
+    assert reply.status_code == 400
+    error = error_of(reply)
+    assert (error["type"], error["param"]) == ("Bad Request", None)
+
+
+def test_invalid_json(emu: TirEmulator, client: httpx.Client) -> None:
+    reply = client.post(
+        emu.chat_url, content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 400
+    assert error_of(reply)["type"] == "Bad Request"
+    assert emu.requests[-1].body is None
+
+
+def test_valid_tool_loop_and_unknown_fields_are_accepted(
+    emu: TirEmulator, client: httpx.Client
+) -> None:
+    tools = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    ]
+    messages = [
+        {"role": "system", "content": "Be terse."},
+        {"role": "developer", "content": [{"type": "text", "text": "No lists."}]},
+        USER,
+        {"role": "assistant", "content": None, "reasoning": "Call it.", "reasoning_content": "Call it.",
+         "tool_calls": [{"id": "chatcmpl-tool-1", "type": "function",
+                         "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "chatcmpl-tool-1", "name": "get_weather", "content": "sunny"},
+    ]  # fmt: skip
+    reply = client.post(
+        emu.chat_url,
+        json={"messages": messages, "tools": tools, "tool_choice": "auto", "frobnicate": 1,
+              "seed": 7, "top_k": 5, "user": "me", "temperature": 0.5, "top_p": 1},
+    )  # fmt: skip
+    assert reply.status_code == 200
+    assert (
+        reply.json()["choices"][0]["message"]["content"]
+        == "You said: What is the capital of France?"
+    )
+
+
+def test_sampling_ranges(emu: TirEmulator, client: httpx.Client) -> None:
+    reply = post(client, emu, top_p=1.5)
+    assert reply.status_code == 400
+    assert error_of(reply) == {
+        "message": "top_p must be in (0, 1], got 1.5.", "type": "BadRequestError", "param": None, "code": 400,
+    }  # fmt: skip
+
+
+def test_context_overflow(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.context_window = 300
+    prompt = post(client, emu).json()["usage"]["prompt_tokens"]
+    assert post(client, emu, max_tokens=300 - prompt).status_code == 200
+    reply = post(client, emu, max_tokens=301 - prompt)
+    assert reply.status_code == 400
+    assert error_of(reply) == {
+        "message": (
+            f"This model's maximum context length is 300 tokens. However, you requested {301 - prompt} "
+            f"output tokens and your prompt contains {prompt} input tokens, for a total of 301 tokens. "
+            "Please reduce the length of the input prompt or the number of requested output tokens."
+        ),
+        "type": "BadRequestError",
+        "param": "input_tokens",
+        "code": 400,
+    }
+    long = {"role": "user", "content": "word " * 400}
+    reply = client.post(emu.chat_url, json={"messages": [long]})
+    assert reply.status_code == 400
+    assert "you requested 0 output tokens" in error_of(reply)["message"]
+
+
+def test_n_choices(emu: TirEmulator, client: httpx.Client) -> None:
+    body = post(client, emu, n=2).json()
+    assert [c["index"] for c in body["choices"]] == [0, 1]
+    contents = [c["message"]["content"] for c in body["choices"]]
+    assert contents[0] != contents[1]
+    events = stream_events(client, emu, n=2, stream_options={"include_usage": True})
+    order = [e["choices"][0]["index"] for e in events[:-1]]
+    assert all(len(e["choices"]) == 1 for e in events[:-1])
+    assert order[:4] == [0, 1, 0, 1]
+    assert [joined(events, "content", i) for i in (0, 1)] == contents
+    assert (
+        events[-1]["usage"]["completion_tokens"] == body["usage"]["completion_tokens"]
+    )
+
+
+def test_logprobs(emu: TirEmulator, client: httpx.Client) -> None:
+    body = post(client, emu, logprobs=True, top_logprobs=2).json()
+    message = body["choices"][0]["message"]
+    entries = body["choices"][0]["logprobs"]["content"]
+    assert (
+        "".join(e["token"] for e in entries)
+        == message["reasoning"] + message["content"]
+    )
+    assert len(entries) == body["usage"]["completion_tokens"]
+    for entry in entries:
+        assert list(entry) == ["token", "logprob", "bytes", "top_logprobs"]
+        assert entry["logprob"] <= 0
+        assert bytes(entry["bytes"]).decode() == entry["token"]
+        assert len(entry["top_logprobs"]) == 2
+        assert all(
+            list(top) == ["token", "logprob", "bytes"] and top["logprob"] <= 0
+            for top in entry["top_logprobs"]
+        )
+    events = stream_events(client, emu, logprobs=True, top_logprobs=2)
+    streamed = [
+        e
+        for ev in events
+        if ev["choices"][0]["logprobs"]
+        for e in ev["choices"][0]["logprobs"]["content"]
+    ]
+    assert streamed == entries
+    assert (
+        post(client, emu, logprobs=True).json()["choices"][0]["logprobs"]["content"][0][
+            "top_logprobs"
+        ]
+        == []
+    )
+
+
+def test_responder_scripts_the_answer(emu: TirEmulator, client: httpx.Client) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def respond(body: dict[str, Any]) -> Reply:
+        seen.append(body)
+        return Reply(reasoning="Think.", content=None)
+
+    emu.responder = respond
+    message = post(client, emu).json()["choices"][0]["message"]
+    assert (message["reasoning"], message["content"]) == ("Think.", None)
+    assert seen[0]["messages"] == [USER]
+    emu.responder = lambda _body: Reply(reasoning="", content="ünïcødé 🙂")
+    events = stream_events(client, emu)
+    assert joined(events, "content") == "ünïcødé 🙂"
+    assert not any("reasoning" in e["choices"][0]["delta"] for e in events)
+
+    def broken(body: dict[str, Any]) -> Reply:
+        raise RuntimeError("boom")
+
+    emu.responder = broken
+    reply = post(client, emu)
+    assert reply.status_code == 500
+    assert "boom" in error_of(reply)["message"]
+
+
+# -- faults --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "content_type", "check"),
+    [
+        (Fault(status=429, headers={"Retry-After": "0"}), "application/json",
+         lambda r: r.json() == {"message": "Too Many Requests: rate limit exceeded, retry later"}
+         and r.headers["retry-after"] == "0"),
+        (Fault(status=401), "application/json", lambda r: "Unauthorized" in r.json()["message"]),
+        (Fault(status=403), "application/json", lambda r: "Forbidden" in r.json()["message"]),
+        (Fault(status=500), "application/json",
+         lambda r: r.json()["error"] == {"message": HARMONY, "type": "Internal Server Error", "param": None, "code": 500}),
+        (Fault(status=400), "application/json", lambda r: r.json()["error"]["type"] == "BadRequestError"),
+        (Fault(status=404), "application/json", lambda r: r.json()["error"]["type"] == "NotFoundError"),
+        (Fault(status=502), "text/html", lambda r: "<h1>502 Bad Gateway</h1>" in r.text),
+        (Fault(status=503), "text/html", lambda r: "503 Service Unavailable" in r.text),
+        (Fault(status=504), "text/html", lambda r: "504 Gateway Time-out" in r.text or "504 Gateway Timeout" in r.text),
+        (Fault(status=503, body_kind="text"), "text/plain", lambda r: r.text == "Service Unavailable"),
+        (Fault(status=429, body_kind="vllm"), "application/json", lambda r: r.json()["error"]["code"] == 429),
+        (Fault(status=502, body_kind="message"), "application/json", lambda r: r.json() == {"message": "Bad Gateway"}),
+        (Fault(status=500, body="upstream exploded"), "text/plain", lambda r: r.text == "upstream exploded"),
+        (Fault(body=b'{"weird": true}'), "application/json", lambda r: r.status_code == 200 and r.json() == {"weird": True}),
+    ],
+)  # fmt: skip
+def test_status_faults(
+    emu: TirEmulator, client: httpx.Client, fault: Fault, content_type: str, check: Any
+) -> None:
+    emu.inject(fault)
+    reply = post(client, emu)
+    assert reply.status_code == (fault.status or 200)
+    assert reply.headers["content-type"].startswith(content_type)
+    assert check(reply)
+    assert post(client, emu).status_code == 200  # one fault per request
+
+
+def test_faults_are_fifo_and_clearable(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.inject(Fault(status=503), Fault(status=429))
+    assert [post(client, emu).status_code for _ in range(3)] == [503, 429, 200]
+    emu.inject(Fault(status=503))
+    emu.clear()
+    assert post(client, emu).status_code == 200
+    assert len(emu.requests) == 1
+
+
+def test_fault_not_consumed_by_rejected_auth(
+    emu: TirEmulator, client: httpx.Client, anon: httpx.Client
+) -> None:
+    emu.inject(Fault(status=503))
+    assert anon.post(emu.chat_url, json={"messages": [USER]}).status_code == 401
+    assert post(client, emu).status_code == 503
+
+
+def test_drop_mid_stream(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.inject(Fault(drop_after_events=5))
+    received: list[str] = []
+
+    def consume() -> None:
+        body = {"messages": [USER], "stream": True}
+        with client.stream("POST", emu.chat_url, json=body) as reply:
+            assert reply.status_code == 200
+            received.extend(line for line in reply.iter_lines() if line)
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        consume()
+    assert len(received) == 5
+    assert "[DONE]" not in received[-1]
+    assert post(client, emu).status_code == 200
+
+
+def test_drop_non_stream(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.inject(Fault(drop_after_events=0))
+    with pytest.raises(httpx.RemoteProtocolError):
+        post(client, emu)
+    emu.inject(Fault(drop_after_events=10))
+    with pytest.raises(httpx.RemoteProtocolError):
+        post(client, emu)
+    assert post(client, emu).status_code == 200
+
+
+def test_error_event(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.inject(Fault(error_event_after=3))
+    reply = post(client, emu, stream=True)
+    data = payloads(reply.text)
+    assert len(data) == 5
+    assert data[3] == (
+        '{"error": {"message": "Unexpected token 200002 while expecting start token 200006", '
+        '"type": "BadRequestError", "param": null, "code": 400}}'
+    )
+    assert data[4] == "[DONE]"
+
+
+def test_malformed_event(emu: TirEmulator, client: httpx.Client) -> None:
+    normal = payloads(post(client, emu, stream=True).text)
+    emu.inject(Fault(malformed_after=2))
+    data = payloads(post(client, emu, stream=True).text)
+    assert data[2] == '{"id": "chatcmpl-'
+    assert len(data) == len(normal) + 1
+    assert data[-1] == "[DONE]"
+
+
+def test_stall_and_first_byte_delay(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.inject(Fault(stall_after=4, stall_seconds=0.3))
+    stamps: list[float] = []
+    with client.stream(
+        "POST", emu.chat_url, json={"messages": [USER], "stream": True}
+    ) as reply:
+        stamps.extend(time.perf_counter() for line in reply.iter_lines() if line)
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert 0.25 < gaps[3] < 1.0
+    assert max(gaps[:3] + gaps[4:]) < 0.2
+    emu.inject(Fault(first_byte_delay=0.3))
+    start = time.perf_counter()
+    assert post(client, emu).status_code == 200
+    assert 0.25 < time.perf_counter() - start < 1.0
+    emu.inject(Fault(first_byte_delay=0.2))
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(emu.chat_url, json={"messages": [USER]}, timeout=0.05)
+
+
+def test_omit_done(emu: TirEmulator, client: httpx.Client) -> None:
+    emu.inject(Fault(omit_done=True))
+    data = payloads(post(client, emu, stream=True).text)
+    assert data[-1] != "[DONE]"
+    assert json.loads(data[-1])["choices"][0]["finish_reason"] == "stop"
+
+
+# -- framing and connections ------------------------------------------------------------
+
+
+def normalized(raw: bytes) -> list[Any]:
+    events = []
+    for item in payloads(raw.decode()):
+        if item == "[DONE]":
+            events.append(item)
+            continue
+        event = json.loads(item)
+        event.pop("id")
+        event.pop("created")
+        events.append(event)
+    return events
+
+
+@pytest.mark.parametrize("knob", ["crlf", "keepalive_comments", "split_writes"])
+def test_framing_knobs_keep_payloads(
+    emu: TirEmulator, client: httpx.Client, knob: str
+) -> None:
+    body = {"messages": [{"role": "user", "content": "Grüße 🙂"}], "stream": True}
+    plain = client.post(emu.chat_url, json=body).content
+    setattr(emu, knob, True)
+    pieces: list[bytes] = []
+    with client.stream("POST", emu.chat_url, json=body) as reply:
+        pieces.extend(reply.iter_raw())
+    raw = b"".join(pieces)
+    assert normalized(raw) == normalized(plain)
+    events = len(normalized(plain))
+    if knob == "crlf":
+        assert raw.count(b"\r\n\r\n") == events
+        assert b"\n\n" not in raw.replace(b"\r\n", b"")
+    elif knob == "keepalive_comments":
+        assert raw.count(b": keep-alive\n\n") == events - 1
+    else:
+        assert len(pieces) > 3 * events
+        assert all(not p.startswith(b"data: ") for p in pieces)
+        broken = 0
+        for piece in pieces:
+            try:
+                piece.decode()
+            except UnicodeDecodeError:
+                broken += 1
+        assert broken > 0
+
+
+def test_keep_alive_reuses_one_connection(
+    emu: TirEmulator, client: httpx.Client
+) -> None:
+    for _ in range(3):
+        assert post(client, emu).status_code == 200
+        assert payloads(post(client, emu, stream=True).text)[-1] == "[DONE]"
+        assert emu.open_connections == 1
+    assert emu.total_connections == 1
+    client.close()
+    wait_for(lambda: emu.open_connections == 0)
+
+
+def test_abandoned_stream_frees_the_connection(emu: TirEmulator) -> None:
+    emu.responder = lambda _body: Reply(reasoning="", content="word " * 20_000)
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    with httpx.Client(headers=headers, verify=TLS) as http:
+        body = {"messages": [USER], "stream": True}
+        with http.stream("POST", emu.chat_url, json=body) as reply:
+            lines = reply.iter_lines()
+            assert next(lines).startswith("data: ")
+    wait_for(lambda: emu.open_connections == 0)
+
+
+def test_connection_close_is_honoured(emu: TirEmulator, anon: httpx.Client) -> None:
+    headers = {"Authorization": f"Bearer {emu.token}", "Connection": "close"}
+    reply = anon.post(emu.chat_url, headers=headers, json={"messages": [USER]})
+    assert reply.headers["connection"] == "close"
+    wait_for(lambda: emu.open_connections == 0)
+
+
+def test_pipelined_requests_on_a_raw_socket(emu: TirEmulator) -> None:
+    body = json.dumps({"messages": [USER]}).encode()
+    path = emu.chat_url.removeprefix(emu.base_url)
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {emu.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    chunked = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {emu.token}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode() + b"%x\r\n%b\r\n%x\r\n%b\r\n0\r\n\r\n" % (
+        5,
+        body[:5],
+        len(body) - 5,
+        body[5:],
+    )
+    with socket.create_connection(
+        ("127.0.0.1", int(emu.base_url.rsplit(":", 1)[1])), timeout=5
+    ) as sock:
+        sock.sendall(request + chunked)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert emu.total_connections == 1
+    assert emu.requests[1].body == {"messages": [USER]}
+
+
+def wait_for(condition: Any, timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)
+
+
+async def test_concurrent_streams(emu: TirEmulator) -> None:
+    # httpx's pool slows down sharply past a few dozen connections per client, so the
+    # 200 simultaneous streams are spread over 10 clients of 20 connections each.
+    total, per_client = 200, 20
+    emu.inject(*[Fault(stall_after=2, stall_seconds=0.3)] * total)
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    clients = [
+        httpx.AsyncClient(
+            headers=headers,
+            limits=httpx.Limits(max_connections=per_client),
+            timeout=10,
+            verify=TLS,
+        )
+        for _ in range(total // per_client)
+    ]
+    peak = 0
+
+    async def one(i: int) -> str:
+        body = {
+            "messages": [{"role": "user", "content": f"Request {i}"}],
+            "stream": True,
+        }
+        async with clients[i % len(clients)].stream(
+            "POST", emu.chat_url, json=body
+        ) as reply:
+            text = "".join([part async for part in reply.aiter_text()])
+        data = payloads(text)
+        assert data[-1] == "[DONE]"
+        return "".join(
+            json.loads(d)["choices"][0]["delta"].get("content") or "" for d in data[:-1]
+        )
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, emu.open_connections)
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        results = await asyncio.gather(*(one(i) for i in range(total)))
+    finally:
+        watcher.cancel()
+        for http in clients:
+            await http.aclose()
+    assert results == [f"You said: Request {i}" for i in range(total)]
+    assert peak == total
+    assert len(emu.requests) == total
+
+
+def test_stop_closes_open_connections() -> None:
+    emulator = TirEmulator().start()
+    url = emulator.chat_url
+    with httpx.Client(
+        headers={"Authorization": f"Bearer {emulator.token}"}, verify=TLS
+    ) as http:
+        assert http.post(url, json={"messages": [USER]}).status_code == 200
+        assert emulator.open_connections == 1
+        emulator.stop()
+        assert emulator.open_connections == 0
+        with pytest.raises(httpx.TransportError):
+            http.post(url, json={"messages": [USER]})
+
+
+def test_requests_are_recorded(
+    emu: TirEmulator, client: httpx.Client, anon: httpx.Client
+) -> None:
+    anon.get(f"{emu.base_url}/anything?x=1")
+    client.post(
+        emu.chat_url + "?project_id=12345",
+        json={"messages": [USER]},
+        headers={"X-Trace": "abc"},
+    )
+    first, second = emu.requests
+    assert isinstance(first, RecordedRequest)
+    assert (first.method, first.path, first.query, first.body, first.raw) == (
+        "GET",
+        "/anything",
+        {"x": "1"},
+        None,
+        b"",
+    )
+    assert second.method == "POST"
+    assert second.path == emu.chat_url.removeprefix(emu.base_url)
+    assert second.query == {"project_id": "12345"}
+    assert second.headers["x-trace"] == "abc"
+    assert second.headers["authorization"] == "Bearer test-token"
+    assert second.body == {"messages": [USER]}
+    assert json.loads(second.raw) == second.body
+
+
+def test_urls_and_settings() -> None:
+    emulator = TirEmulator(token="t", project_id=7, model="m")
+    with pytest.raises(RuntimeError):
+        _ = emulator.base_url
+    with emulator:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emulator.base_url)
+        assert emulator.openai_base_url == f"{emulator.base_url}/project/p-7/genai/m/v1"
+        assert emulator.chat_url == f"{emulator.openai_base_url}/chat/completions"
+        headers = {"Authorization": "Bearer t"}
+        reply = httpx.post(
+            emulator.chat_url, headers=headers, json={"messages": [USER]}, verify=TLS
+        )
+        assert reply.json()["model"] == "m"
+
+
+def test_command_line() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "langchain_gptoss.testing", "--port", str(port), "--token", "cli",
+         "--project-id", "42", "--era", "reasoning"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(6)]
+        assert f"export E2E_TIR_BASE_URL=http://127.0.0.1:{port}\n" in banner
+        assert "export E2E_TIR_ACCESS_TOKEN=cli\n" in banner
+        assert "export E2E_TIR_PROJECT_ID=42\n" in banner
+        url = f"http://127.0.0.1:{port}/project/p-42/genai/gpt_oss_120b/v1/chat/completions"
+        headers = {"Authorization": "Bearer cli"}
+        reply = httpx.post(url, headers=headers, json={"messages": [USER]}, verify=TLS)
+        assert "reasoning_content" not in reply.json()["choices"][0]["message"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=5) == 0
