@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import (
@@ -13,6 +14,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -37,6 +39,64 @@ _MEDIA_BLOCKS = frozenset(
     {"image", "image_url", "input_image", "audio", "input_audio", "file", "video"}
 )
 _REASONING_KEY = "reasoning_content"
+# Harmony addresses a call as `to=functions.<name>`; other characters break
+# vLLM's parser (vllm#23567) or the model's recall of the name.
+_SAFE_TOOL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def format_tools(
+    tools: Sequence[Any], *, strict: bool | None = None
+) -> list[dict[str, Any]]:
+    """Convert tools to the wire's function form and check their names.
+
+    Raises:
+        ValueError: For a tool gpt-oss cannot call.
+    """
+    formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+    for tool in formatted:
+        if tool.get("type") != "function":
+            msg = f"Only function tools can be bound to gpt-oss on TIR; got {tool!r}."
+            raise ValueError(msg)
+        name = tool["function"]["name"]
+        if not _SAFE_TOOL_NAME.match(name):
+            suggestion = re.sub(r"[^A-Za-z0-9_]", "_", name)
+            msg = (
+                f"Tool name {name!r} cannot be used with gpt-oss: its harmony format "
+                f"carries only letters, digits and underscores. Rename it, e.g. "
+                f"{suggestion!r}."
+            )
+            raise ValueError(msg)
+    return formatted
+
+
+def tool_choice_to_wire(choice: Any, tools: Sequence[dict[str, Any]]) -> Any:
+    """Map LangChain's tool_choice forms onto the wire's.
+
+    Raises:
+        ValueError: For a name that is not among `tools`, or `True` with several.
+    """
+    names = [tool["function"]["name"] for tool in tools]
+    if choice is True:
+        if len(names) != 1:
+            msg = (
+                f"tool_choice=True needs exactly one tool, got {len(names)}: name one."
+            )
+            raise ValueError(msg)
+        choice = names[0]
+    if choice == "any":
+        return "required"
+    if isinstance(choice, dict) or choice in {"auto", "none", "required"}:
+        return choice
+    if isinstance(choice, str):
+        if choice not in names:
+            msg = f"tool_choice {choice!r} is not one of the bound tools {names}."
+            raise ValueError(msg)
+        return {"type": "function", "function": {"name": choice}}
+    msg = (
+        f"Unsupported tool_choice {choice!r}: use 'auto', 'none', 'required', "
+        "'any', True, a tool name or a dict."
+    )
+    raise ValueError(msg)
 
 
 def build_request_body(
@@ -59,6 +119,10 @@ def build_request_body(
         raise ValueError(msg)
     body: dict[str, Any] = {"messages": messages_to_wire(messages)}
     body.update((key, value) for key, value in params.items() if value is not None)
+    if body.get("tool_choice") == "none":
+        # Harmony builds before vllm#30867 still offer (and call) the tools.
+        body.pop("tool_choice")
+        body.pop("tools", None)
     if stream:
         body["stream"] = True
         if stream_usage:

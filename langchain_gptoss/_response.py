@@ -5,12 +5,20 @@ Reads plain dicts from `json.loads`: no validation layer sits on the hot path.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    InvalidToolCall,
+    ToolCall,
+    ToolCallChunk,
+)
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 logger = logging.getLogger("langchain_gptoss")
@@ -25,9 +33,19 @@ _TRUNCATED_WARNING = (
 
 @dataclass(slots=True)
 class StreamState:
-    """What one stream has shown so far, for decisions a single event cannot make."""
+    """What one stream has shown so far, for decisions a single event cannot make.
 
+    Attributes:
+        v1: Emit standard content blocks (`output_version="v1"`).
+        saw_content: An answer token has arrived.
+        opened: Tool-call indexes that arrived with an id or a name.
+        last_opened: The index opened most recently.
+    """
+
+    v1: bool = False
     saw_content: bool = False
+    opened: set[int] = field(default_factory=set)
+    last_opened: int | None = None
 
 
 def reasoning_of(message: dict[str, Any]) -> str | None:
@@ -54,6 +72,86 @@ def usage_from_wire(usage: dict[str, Any] | None) -> UsageMetadata | None:
     if reasoning is not None:
         result["output_token_details"] = {"reasoning": reasoning}
     return result
+
+
+def tool_calls_from_wire(
+    raw_calls: list[dict[str, Any]] | None,
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """Parse `message.tool_calls`; unparsable arguments become invalid calls."""
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls or ():
+        function = raw.get("function") or {}
+        name, arguments, call_id = (
+            function.get("name"),
+            function.get("arguments"),
+            raw.get("id"),
+        )
+        try:
+            args = json.loads(arguments) if arguments and arguments.strip() else {}
+        except (TypeError, ValueError) as exc:
+            invalid.append(
+                invalid_tool_call(name=name, args=arguments, id=call_id, error=str(exc))
+            )
+            continue
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            error = f"arguments must be a JSON object, got {type(args).__name__}"
+            invalid.append(
+                invalid_tool_call(name=name, args=arguments, id=call_id, error=error)
+            )
+            continue
+        calls.append(tool_call(name=name or "", args=args, id=call_id))
+    return calls, invalid
+
+
+def _is_leaked_arguments(content: str, raw_calls: list[dict[str, Any]]) -> bool:
+    """Whether `content` is a copy of the arguments (a vLLM 0.10.2 bug, #25560)."""
+    text = content.strip()
+    if not text.startswith("{"):
+        return False
+    leaked = [(c.get("function") or {}).get("arguments") or "" for c in raw_calls]
+    if text in leaked or text == "".join(leaked):
+        return True
+    try:
+        shown = json.loads(text)
+        return any(shown == json.loads(args) for args in leaked if args)
+    except ValueError:
+        return False
+
+
+def tool_call_chunks_from_delta(
+    entries: list[dict[str, Any]], state: StreamState
+) -> list[ToolCallChunk]:
+    """Turn a delta's `tool_calls` into chunks, undoing vLLM's streaming quirks.
+
+    One delta may hold an opener and a fragment under the same index: they are
+    merged into one chunk. A fragment under an index that was never opened (no
+    id, no name) belongs to the call opened last: vLLM counts a call that is
+    finishing and labels its last fragment with the next index.
+    """
+    merged: dict[int, dict[str, Any]] = {}
+    for entry in entries:
+        function = entry.get("function") or {}
+        index = entry.get("index", 0)
+        if entry.get("id") or function.get("name"):
+            state.opened.add(index)
+            state.last_opened = index
+        elif index not in state.opened:
+            if state.last_opened is None:
+                state.opened.add(index)
+                state.last_opened = index
+            else:
+                index = state.last_opened
+        part = merged.setdefault(index, {"id": None, "name": None, "args": ""})
+        part["id"] = part["id"] or entry.get("id")
+        part["name"] = part["name"] or function.get("name")
+        part["args"] += function.get("arguments") or ""
+    return [
+        tool_call_chunk(name=p["name"], args=p["args"], id=p["id"], index=i)
+        for i, p in merged.items()
+    ]
 
 
 def _finish_metadata(
@@ -84,7 +182,12 @@ def result_from_response(response: dict[str, Any]) -> ChatResult:
         wire = choice.get("message") or {}
         content = wire.get("content") or ""
         reasoning = reasoning_of(wire)
-        metadata = _finish_metadata(response, choice, answered=bool(content))
+        raw_calls = wire.get("tool_calls") or []
+        calls, invalid_calls = tool_calls_from_wire(raw_calls)
+        if raw_calls and _is_leaked_arguments(content, raw_calls):
+            content = ""
+        answered = bool(content or raw_calls)
+        metadata = _finish_metadata(response, choice, answered=answered)
         if choice.get("logprobs"):
             metadata["logprobs"] = choice["logprobs"]
         message = AIMessage(
@@ -92,6 +195,8 @@ def result_from_response(response: dict[str, Any]) -> ChatResult:
             additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
             response_metadata=metadata,
             usage_metadata=usage,
+            tool_calls=calls,
+            invalid_tool_calls=invalid_calls,
             id=response.get("id"),
         )
         generations.append(
@@ -137,9 +242,11 @@ def chunk_from_event(
     reasoning = reasoning_of(delta)
     finish_reason = choice.get("finish_reason")
     logprobs = choice.get("logprobs")
-    if not (content or reasoning or finish_reason or logprobs):
+    raw_calls = delta.get("tool_calls")
+    calls = tool_call_chunks_from_delta(raw_calls, state) if raw_calls else []
+    if not (content or reasoning or finish_reason or logprobs or calls):
         return None
-    if content:
+    if content or calls:
         state.saw_content = True
     metadata: dict[str, Any] = (
         _finish_metadata(event, choice, answered=state.saw_content)
@@ -148,11 +255,48 @@ def chunk_from_event(
     )
     if logprobs:
         metadata["logprobs"] = logprobs
-    message = AIMessageChunk(
-        content=content,
-        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
-        response_metadata=metadata,
-        id=event.get("id"),
-    )
+    if state.v1:
+        message = AIMessageChunk(
+            content=_v1_blocks(reasoning, content, calls),
+            response_metadata={**metadata, "output_version": "v1"},
+            tool_call_chunks=calls,
+            id=event.get("id"),
+        )
+    else:
+        message = AIMessageChunk(
+            content=content,
+            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+            response_metadata=metadata,
+            tool_call_chunks=calls,
+            id=event.get("id"),
+        )
     info = {"finish_reason": finish_reason} if finish_reason else None
     return ChatGenerationChunk(message=message, generation_info=info)
+
+
+def _v1_blocks(
+    reasoning: str | None, content: str, calls: list[ToolCallChunk]
+) -> list[str | dict[str, Any]]:
+    """Standard blocks, each kind under its own stable index.
+
+    Core would number blocks by position and so merge a tool call into the
+    reasoning block before it (both at index 0); string indices keep them apart.
+    """
+    blocks: list[str | dict[str, Any]] = []
+    if reasoning:
+        blocks.append(
+            {"type": "reasoning", "reasoning": reasoning, "index": "lc_reasoning"}
+        )
+    if content:
+        blocks.append({"type": "text", "text": content, "index": "lc_text"})
+    blocks.extend(
+        {
+            "type": "tool_call_chunk",
+            "id": call["id"],
+            "name": call["name"],
+            "args": call["args"],
+            "index": f"lc_tc_{call['index']}",
+        }
+        for call in calls
+    )
+    return blocks

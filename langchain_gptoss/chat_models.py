@@ -32,24 +32,33 @@ from langchain_gptoss._endpoint import (
     resolve_endpoint,
     sends_token_in_clear,
 )
-from langchain_gptoss._request import build_request_body
+from langchain_gptoss._request import (
+    build_request_body,
+    format_tools,
+    tool_choice_to_wire,
+)
 from langchain_gptoss._response import (
     PROVIDER,
     StreamState,
     chunk_from_event,
     result_from_response,
 )
+from langchain_gptoss._structured import Method, structured_output
 from langchain_gptoss.version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
     from langchain_core.callbacks import (
         AsyncCallbackManagerForLLMRun,
         CallbackManagerForLLMRun,
     )
-    from langchain_core.messages import BaseMessage
+    from langchain_core.language_models import LanguageModelInput
+    from langchain_core.language_models.model_profile import ModelProfile
+    from langchain_core.messages import AIMessage, BaseMessage
     from langchain_core.outputs import ChatGenerationChunk, ChatResult
+    from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
 
 logger = logging.getLogger("langchain_gptoss")
 
@@ -58,6 +67,33 @@ _USER_AGENT = f"langchain-gptoss/{__version__}"
 _CLIENT_LOCK = threading.Lock()
 # Keyword arguments that steer this client rather than go into the request body.
 _CALL_OPTIONS = ("stream", "stream_usage")
+# gpt-oss-120b as TIR serves it (vLLM, harmony): 131,072 tokens of context shared by
+# prompt and output, text only, one tool call per turn.
+_PROFILE: ModelProfile = {
+    "name": "gpt-oss-120b",
+    "open_weights": True,
+    "max_input_tokens": 131_072,
+    "max_output_tokens": 131_072,
+    "text_inputs": True,
+    "image_inputs": False,
+    "image_url_inputs": False,
+    "pdf_inputs": False,
+    "audio_inputs": False,
+    "video_inputs": False,
+    "image_tool_message": False,
+    "pdf_tool_message": False,
+    "reasoning_output": True,
+    "reasoning_effort_levels": ["low", "medium", "high"],
+    "reasoning_effort_default": "medium",
+    "text_outputs": True,
+    "image_outputs": False,
+    "audio_outputs": False,
+    "video_outputs": False,
+    "tool_calling": True,
+    "tool_choice": True,
+    "tool_call_streaming": True,
+    "structured_output": True,
+}
 
 
 class ChatGptOss(BaseChatModel):
@@ -200,6 +236,9 @@ class ChatGptOss(BaseChatModel):
         """Namespace used by LangChain serialization."""
         return ["langchain_gptoss", "chat_models"]
 
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return _PROFILE.copy()
+
     @property
     def lc_secrets(self) -> dict[str, str]:
         """Where `load` finds the token again."""
@@ -247,6 +286,69 @@ class ChatGptOss(BaseChatModel):
         if ls_stop:
             ls_params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else ls_stop
         return ls_params
+
+    # ------------------------------------------------------ tools, structured output
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (pydantic classes, functions, LangChain tools or dicts).
+
+        Args:
+            tools: The tools the model may call.
+            tool_choice: `"auto"`, `"none"`, `"required"`, `"any"` (same as
+                required), `True` (the only tool), a tool name, or a wire dict.
+                gpt-oss on vLLM honours `"auto"` best; the others depend on the
+                server version.
+            strict: Ask for arguments that match the schemas exactly.
+            parallel_tool_calls: Passed through (gpt-oss makes one call a turn).
+            **kwargs: Further request fields.
+
+        Raises:
+            ValueError: For tool names harmony cannot carry, or an unknown choice.
+        """
+        formatted = format_tools(tools, strict=strict)
+        if tool_choice is not None and tool_choice is not False:
+            kwargs["tool_choice"] = tool_choice_to_wire(tool_choice, formatted)
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Method = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Answer in `schema` (a pydantic class, a TypedDict or a JSON schema).
+
+        Args:
+            schema: The output schema.
+            method: `"json_schema"` (vLLM's guided decoding, the default),
+                `"function_calling"` (a forced tool call) or `"json_mode"`.
+            include_raw: Return `{"raw", "parsed", "parsing_error"}` instead of
+                raising when the output does not parse.
+            strict: Ask the server to follow the schema exactly.
+            **kwargs: Not supported; present for signature compatibility.
+
+        Raises:
+            ValueError: For an unknown method or unexpected keyword arguments.
+        """
+        if kwargs:
+            msg = f"Unexpected arguments: {sorted(kwargs)}."
+            raise ValueError(msg)
+        return structured_output(
+            self, schema, method=method, include_raw=include_raw, strict=strict
+        )
 
     # ---------------------------------------------------------------- request prep
 
@@ -349,7 +451,7 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        state = StreamState()
+        state = StreamState(v1=self.output_version == "v1")
         with closing(_http.stream_events(self._sync_client(), call)) as events:
             for event in events:
                 chunk = chunk_from_event(event, state)
@@ -367,7 +469,7 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        state = StreamState()
+        state = StreamState(v1=self.output_version == "v1")
         async with aclosing(_http.astream_events(self._async_client(), call)) as events:
             async for event in events:
                 chunk = chunk_from_event(event, state)

@@ -60,7 +60,7 @@ def completion(
     }
 
 
-def _chunk(delta: dict[str, Any], **choice: Any) -> dict[str, Any]:
+def chunk(delta: dict[str, Any], **choice: Any) -> dict[str, Any]:
     return {
         "id": RESPONSE_ID,
         "object": "chat.completion.chunk",
@@ -88,14 +88,14 @@ def stream_events(
 ) -> list[dict[str, Any]]:
     """The event sequence of protocol.md §2.c (i) in the given era."""
     mirror = {"reasoning_content": None} if era == "both" else {}
-    events = [_chunk({"role": "assistant", "content": "", **mirror})]
-    events.append(_chunk(reasoning_keys(era, ""), token_ids=None))
-    events += [_chunk(reasoning_keys(era, r), token_ids=None) for r in reasoning]
+    events = [chunk({"role": "assistant", "content": "", **mirror})]
+    events.append(chunk(reasoning_keys(era, ""), token_ids=None))
+    events += [chunk(reasoning_keys(era, r), token_ids=None) for r in reasoning]
     if content:
-        events.append(_chunk({"content": "", **mirror}, token_ids=None))
-        events += [_chunk({"content": c, **mirror}, token_ids=None) for c in content]
+        events.append(chunk({"content": "", **mirror}, token_ids=None))
+        events += [chunk({"content": c, **mirror}, token_ids=None) for c in content]
     events.append(
-        _chunk(mirror, finish_reason=finish_reason, stop_reason=None, token_ids=None)
+        chunk(mirror, finish_reason=finish_reason, stop_reason=None, token_ids=None)
     )
     if usage:
         events.append(
