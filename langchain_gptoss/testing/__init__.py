@@ -14,6 +14,6 @@ Run it standalone with ``python -m langchain_gptoss.testing --port 8000``.
 from __future__ import annotations
 
 from langchain_gptoss.testing._emulator import TirEmulator
-from langchain_gptoss.testing._types import Fault, RecordedRequest, Reply
+from langchain_gptoss.testing._types import Fault, RecordedRequest, Reply, ToolCall
 
-__all__ = ["Fault", "RecordedRequest", "Reply", "TirEmulator"]
+__all__ = ["Fault", "RecordedRequest", "Reply", "TirEmulator", "ToolCall"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_gptoss.testing._tokens import text_of, tokenize
 from langchain_gptoss.testing._types import Reply
@@ -13,6 +13,17 @@ _MIDDLE = "The latest message has {count} {noun}; no tools are needed."
 _EXTRA = "Check the wording once more before answering. Keep the reply short and exact."
 
 
+CALL_STOP = 200012
+"""The token id of harmony's ``<|call|>``: ``stop_reason`` after a tool call."""
+
+
+class CallOut(NamedTuple):
+    """A complete tool call as generated: function name and raw argument tokens."""
+
+    name: str
+    tokens: list[str]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one choice generated once the budget and stop strings were applied.
@@ -20,9 +31,11 @@ class Outcome:
     Attributes:
         reasoning: Generated reasoning tokens (``None``: no analysis channel).
         content: Generated answer tokens (``None``: ``content`` is null).
-        finish_reason: ``stop`` or ``length``.
-        stop_reason: The stop string that fired, else ``None``.
+        finish_reason: ``stop``, ``length`` or ``tool_calls``.
+        stop_reason: The stop string that fired, ``CALL_STOP`` after a tool call,
+            else ``None``.
         completion_tokens: Tokens billed, including a token cut by a stop string.
+        calls: Complete tool calls (``finish_reason`` is then ``tool_calls``).
     """
 
     reasoning: list[str] | None
@@ -30,6 +43,7 @@ class Outcome:
     finish_reason: str
     stop_reason: str | int | None
     completion_tokens: int
+    calls: tuple[CallOut, ...] = ()
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str | None:
@@ -92,7 +106,9 @@ def generate(reply: Reply, *, budget: int, stops: list[str]) -> Outcome:
     """Play ``reply`` token by token until it ends, the budget runs out or a stop fires.
 
     Stop strings are matched on the raw text of each channel, so one can fire inside
-    the reasoning (protocol §2.a), which leaves ``content`` null.
+    the reasoning (protocol §2.a), which leaves ``content`` null. A tool call cut
+    short is not parsed: its partial text becomes ``content``, as vLLM's
+    ``parse_chat_output`` reports an unfinished message.
     """
     stops = [stop for stop in stops if stop]
     full_reasoning = tokenize(reply.reasoning)
@@ -104,15 +120,26 @@ def generate(reply: Reply, *, budget: int, stops: list[str]) -> Outcome:
     if len(reasoning) < len(full_reasoning):
         return Outcome(reasoning, None, "length", None, len(reasoning))
     shown = reasoning or None
-    if reply.content is None:
-        return Outcome(shown, None, "stop", None, len(reasoning))
-    full_content = tokenize(reply.content)
-    content = full_content[: budget - len(reasoning)]
-    hit = _find_stop("".join(content), stops)
-    if hit:
-        used = len(reasoning) + _tokens_through(content, hit[1])
-        return Outcome(shown, _prefix(content, hit[0]), "stop", hit[2], used)
-    used = len(reasoning) + len(content)
-    if len(content) < len(full_content):
-        return Outcome(shown, content or None, "length", None, used)
+    used = len(reasoning)
+    content: list[str] | None = None
+    texts = [] if reply.content is None else [reply.content]
+    texts += [call.arguments for call in reply.tool_calls]
+    calls: list[CallOut] = []
+    for number, text in enumerate(texts):
+        full = tokenize(text)
+        part = full[: budget - used]
+        hit = _find_stop("".join(part), stops)
+        done = tuple(calls)
+        if hit:
+            used += _tokens_through(part, hit[1])
+            return Outcome(shown, _prefix(part, hit[0]), "stop", hit[2], used, done)
+        used += len(part)
+        if len(part) < len(full):
+            return Outcome(shown, part or None, "length", None, used, done)
+        if number == 0 and reply.content is not None:
+            content = part
+        else:
+            calls.append(CallOut(reply.tool_calls[len(calls)].name, part))
+    if calls:
+        return Outcome(shown, content, "tool_calls", CALL_STOP, used, tuple(calls))
     return Outcome(shown, content, "stop", None, used)

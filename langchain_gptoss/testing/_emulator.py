@@ -31,6 +31,16 @@ class TirEmulator:
     thread. Every constructor argument is also a plain attribute that may be
     changed while the server runs.
 
+    The default model calls a tool when the last user message asks for one (see
+    ``_tools``) and fills its arguments, or ``response_format`` JSON, from that
+    message. Knobs for version-specific tool behaviour (protocol §2.b, §2.c, §3):
+    ``tool_parser=False`` (server without ``--tool-call-parser``: the call's JSON in
+    ``content``), ``tool_stream_quirks`` (same-index pairs, reasoning sharing the
+    opener's delta, index bump), ``leak_tool_args_into_content`` (0.10.2),
+    ``ignore_required_tool_choice`` (0.20.1), ``legacy_tool_choice_none`` (before
+    PR #30867), ``require_tool_message_name`` (0.10.x-0.11.1) and
+    ``flaky_structured_output`` (cut-off JSON).
+
     Example:
         .. code-block:: python
 
@@ -62,6 +72,13 @@ class TirEmulator:
         keepalive_comments: bool = False,
         split_writes: bool = False,
         force_include_usage: bool = False,
+        tool_parser: bool = True,
+        tool_stream_quirks: bool = False,
+        leak_tool_args_into_content: bool = False,
+        ignore_required_tool_choice: bool = False,
+        legacy_tool_choice_none: bool = False,
+        require_tool_message_name: bool = False,
+        flaky_structured_output: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -80,6 +97,13 @@ class TirEmulator:
         self.keepalive_comments = keepalive_comments
         self.split_writes = split_writes
         self.force_include_usage = force_include_usage
+        self.tool_parser = tool_parser
+        self.tool_stream_quirks = tool_stream_quirks
+        self.leak_tool_args_into_content = leak_tool_args_into_content
+        self.ignore_required_tool_choice = ignore_required_tool_choice
+        self.legacy_tool_choice_none = legacy_tool_choice_none
+        self.require_tool_message_name = require_tool_message_name
+        self.flaky_structured_output = flaky_structured_output
         self.host = host
         self.port = port
         self._ledger = Ledger()

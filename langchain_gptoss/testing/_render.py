@@ -6,8 +6,17 @@ import functools
 import json
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from langchain_gptoss.testing._answer import CALL_STOP
+from langchain_gptoss.testing._calls import (
+    Piece,
+    entries,
+    groups,
+    layout,
+    redump,
+    tool_call_id,
+)
 from langchain_gptoss.testing._tokens import logprob_entry
 
 if TYPE_CHECKING:
@@ -28,12 +37,10 @@ class Shape:
     show_reasoning: bool
     top_logprobs: int | None
     """``None`` when logprobs were not requested."""
-
-
-class _Piece(NamedTuple):
-    channel: str  # "r" (analysis) or "c" (final)
-    text: str
-    position: int | None  # token position for logprobs; None for channel openers
+    leak_tool_args: bool = False
+    """vLLM 0.10.2 bug #25560: tool-call arguments also land in ``content``."""
+    tool_stream_quirks: bool = False
+    """Stream tool calls with the three live quirks of protocol §2.c (ii)."""
 
 
 # One shared encoder: json.dumps() with options builds a new one per call.
@@ -44,7 +51,12 @@ def _dump(payload: dict[str, Any]) -> bytes:
     return _ENCODE(payload).encode()
 
 
-def _message(era: Era, content: str | None, reasoning: str | None) -> dict[str, Any]:
+def _message(
+    era: Era,
+    content: str | None,
+    reasoning: str | None,
+    tool_calls: list[dict[str, Any]],
+) -> dict[str, Any]:
     message: dict[str, Any] = {
         "role": "assistant",
         "content": content,
@@ -52,7 +64,7 @@ def _message(era: Era, content: str | None, reasoning: str | None) -> dict[str, 
         "annotations": None,
         "audio": None,
         "function_call": None,
-        "tool_calls": [],
+        "tool_calls": tool_calls,
     }
     if era != "reasoning_content":
         message["reasoning"] = reasoning
@@ -83,20 +95,25 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
     }
 
 
-def _pieces(outcome: Outcome, show_reasoning: bool) -> list[_Piece]:
-    pieces: list[_Piece] = []
+def _pieces(outcome: Outcome, show_reasoning: bool) -> list[Piece]:
+    pieces: list[Piece] = []
     reasoning = outcome.reasoning or []
     if outcome.reasoning is not None and show_reasoning:
-        pieces.append(_Piece("r", "", None))
-        pieces += [_Piece("r", token, n) for n, token in enumerate(reasoning)]
+        pieces.append(Piece("r", "", None))
+        pieces += [Piece("r", token, n) for n, token in enumerate(reasoning)]
+    position = len(reasoning)
     if outcome.content is not None:
-        pieces.append(_Piece("c", "", None))
-        first = len(reasoning)
-        pieces += [_Piece("c", t, first + n) for n, t in enumerate(outcome.content)]
+        pieces.append(Piece("c", "", None))
+        pieces += [Piece("c", t, position + n) for n, t in enumerate(outcome.content)]
+        position += len(outcome.content)
+    for call, out in enumerate(outcome.calls):
+        pieces.append(Piece("a", "", None, call))
+        pieces += [Piece("a", t, position + n, call) for n, t in enumerate(out.tokens)]
+        position += len(out.tokens)
     return pieces
 
 
-def _logprobs(shape: Shape, pieces: list[_Piece]) -> dict[str, Any] | None:
+def _logprobs(shape: Shape, pieces: list[Piece]) -> dict[str, Any] | None:
     if shape.top_logprobs is None:
         return None
     entries = [
@@ -112,13 +129,27 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     choices = []
     for index, outcome in enumerate(outcomes):
         reasoning = outcome.reasoning if shape.show_reasoning else None
-        content = outcome.content
+        content = None if outcome.content is None else "".join(outcome.content)
+        if shape.leak_tool_args and outcome.calls:
+            content = "".join("".join(call.tokens) for call in outcome.calls)
+        calls = [
+            {
+                "id": tool_call_id(shape.request_id, index, number),
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": redump("".join(call.tokens)),
+                },
+            }
+            for number, call in enumerate(outcome.calls)
+        ]
         choice: dict[str, Any] = {
             "index": index,
             "message": _message(
                 shape.era,
-                None if content is None else "".join(content),
+                content,
                 None if reasoning is None else "".join(reasoning),
+                calls,
             ),
             "logprobs": _logprobs(shape, _pieces(outcome, shape.show_reasoning)),
             "finish_reason": outcome.finish_reason,
@@ -148,20 +179,29 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     return _dump(body)
 
 
-def _groups(pieces: list[_Piece], era: Era, size: int) -> list[list[_Piece]]:
-    """Coalesce ``size`` tokens per chunk; only the newest era mixes channels."""
-    groups: list[list[_Piece]] = []
-    for piece in pieces:
-        current = groups[-1] if groups else None
-        if (
-            current is None
-            or len(current) >= size
-            or (era != "reasoning" and current[-1].channel != piece.channel)
-        ):
-            groups.append([piece])
-        else:
-            current.append(piece)
-    return groups
+def _call_delta(
+    shape: Shape, index: int, chunk: list[list[Piece]], outcome: Outcome, bumped: bool
+) -> bytes:
+    """Serialize a delta that carries tool-call entries (and maybe text)."""
+    pieces = [piece for group in chunk for piece in group]
+    reasoning = [p.text for p in pieces if p.channel == "r"]
+    content = [p.text for p in pieces if p.channel == "c"]
+    if shape.leak_tool_args:
+        content += [
+            p.text for p in pieces if p.channel == "a" and p.position is not None
+        ]
+    delta: dict[str, Any] = dict(
+        _delta(
+            shape.era,
+            "".join(content) if content else None,
+            "".join(reasoning) if reasoning else None,
+        )
+    )
+    count = len(outcome.calls)
+    ids = [tool_call_id(shape.request_id, index, n) for n in range(count)]
+    names = [call.name for call in outcome.calls]
+    delta["tool_calls"] = entries(chunk, ids, names, bumped)
+    return _dump(delta)
 
 
 def _text(value: str | None) -> bytes:
@@ -186,7 +226,7 @@ def _delta_template(era: Era, channel: str) -> tuple[bytes, int]:
     return template, encoded.count(placeholder)
 
 
-def _group_delta(era: Era, group: list[_Piece]) -> bytes:
+def _group_delta(era: Era, group: list[Piece]) -> bytes:
     channel = group[-1].channel
     if len(group) == 1 or group[0].channel == channel:
         template, holes = _delta_template(era, channel)
@@ -212,19 +252,21 @@ def _choice_chunks(
     # Hidden reasoning is still generated and billed (include_reasoning=false).
     generated = 0 if shape.show_reasoning else len(outcome.reasoning or [])
     counts = [0]
-    for group in _groups(_pieces(outcome, shape.show_reasoning), shape.era, size):
-        logprobs = _logprobs(shape, group)
+    found = groups(_pieces(outcome, shape.show_reasoning), shape.era, size)
+    for chunk, bumped in layout(found, shape.tool_stream_quirks):
+        pieces = [piece for group in chunk for piece in group]
+        logprobs = b"null" if (lp := _logprobs(shape, pieces)) is None else _dump(lp)
+        if any(group[0].channel == "a" for group in chunk):
+            delta = _call_delta(shape, index, chunk, outcome, bumped)
+        else:
+            delta = _group_delta(shape.era, pieces)
+        stop = b',"stop_reason":%d' % CALL_STOP if bumped else b""
         choices.append(
-            b'{"index":%d,"delta":%b,"logprobs":%b,"finish_reason":null%b}'
-            % (
-                index,
-                _group_delta(shape.era, group),
-                b"null" if logprobs is None else _dump(logprobs),
-                tail,
-            )
+            b'{"index":%d,"delta":%b,"logprobs":%b,"finish_reason":null%b%b}'
+            % (index, delta, logprobs, stop, tail)
         )
         if continuous:
-            generated += sum(piece.position is not None for piece in group)
+            generated += sum(piece.position is not None for piece in pieces)
             counts.append(generated)
     last: dict[str, Any] = {
         "index": index,

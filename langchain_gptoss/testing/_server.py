@@ -21,6 +21,7 @@ from langchain_gptoss.testing._errors import (
     vllm_error,
 )
 from langchain_gptoss.testing._gateway import check
+from langchain_gptoss.testing._tools import Habits
 from langchain_gptoss.testing._types import Fault, RecordedRequest
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete, parse_body
 
@@ -123,6 +124,15 @@ def _settings(emu: TirEmulator) -> Settings:
         tokens_per_chunk=emu.tokens_per_chunk,
         force_include_usage=emu.force_include_usage,
         responder=emu.responder,
+        habits=Habits(
+            legacy_tool_choice_none=emu.legacy_tool_choice_none,
+            ignore_required_tool_choice=emu.ignore_required_tool_choice,
+            require_tool_message_name=emu.require_tool_message_name,
+            flaky_structured_output=emu.flaky_structured_output,
+        ),
+        tool_parser=emu.tool_parser,
+        leak_tool_args=emu.leak_tool_args_into_content,
+        tool_stream_quirks=emu.tool_stream_quirks,
     )
 
 

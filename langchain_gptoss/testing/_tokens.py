@@ -62,6 +62,8 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     total = SYSTEM_OVERHEAD + sum(_message_tokens(m) for m in body["messages"])
     if body.get("tools"):
         total += count(json.dumps(body["tools"]))
+    if isinstance(body.get("response_format"), dict):
+        total += count(json.dumps(body["response_format"]))
     return total
 
 

@@ -16,16 +16,33 @@ BodyKind = Literal["vllm", "message", "text", "html"]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One function call the model emits (harmony ``commentary to=functions.X``).
+
+    Attributes:
+        name: The function name.
+        arguments: The raw JSON text exactly as the model wrote it; streams carry it
+            verbatim, non-streaming answers re-serialize it (protocol §2.b).
+    """
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """A scripted answer for one request, returned by a ``responder``.
 
     Attributes:
         reasoning: The analysis-channel text (empty means no reasoning at all).
-        content: The final answer, or ``None`` for a null ``content``.
+        content: The final answer, or ``None`` for a null ``content``; next to
+            ``tool_calls`` it is preamble text.
+        tool_calls: Function calls emitted after the content, in order.
     """
 
     reasoning: str
     content: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ _INTEGERS = (
 _BOOLEANS = ("stream", "logprobs", "include_reasoning", "echo", "ignore_eos",
              "add_generation_prompt", "continue_final_message",
              "parallel_tool_calls")  # fmt: skip
+_FORMATS = ("text", "json_object", "json_schema", "structural_tag")
 _POSITIVE = ("max_tokens", "max_completion_tokens", "n")
 _MAX_TOP_LOGPROBS = 20
 
@@ -187,6 +188,33 @@ def _check_scalars(body: dict[str, Any]) -> ApiError | None:
     return None
 
 
+def _check_tool(j: int, tool: Any) -> ApiError | None:
+    loc: tuple[str | int, ...] = ("tools", j)
+    if not isinstance(tool, dict):
+        return invalid("dict_type", loc, "Input should be a valid dictionary", tool)
+    for key in ("type", "function"):
+        if key not in tool:
+            return invalid("missing", (*loc, key), "Field required", tool)
+    if tool["type"] != "function":
+        msg = "Input should be 'function'"
+        return invalid("literal_error", (*loc, "type"), msg, tool["type"])
+    function = tool["function"]
+    if not isinstance(function, dict):
+        msg = "Input should be a valid dictionary"
+        return invalid("dict_type", (*loc, "function"), msg, function)
+    if not isinstance(function.get("name"), str):
+        floc = (*loc, "function", "name")
+        if "name" not in function:
+            return invalid("missing", floc, "Field required", function)
+        msg = "Input should be a valid string"
+        return invalid("string_type", floc, msg, function["name"])
+    parameters = function.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        msg = "Input should be a valid dictionary"
+        return invalid("dict_type", (*loc, "function", "parameters"), msg, parameters)
+    return None
+
+
 def _check_tools(body: dict[str, Any]) -> ApiError | None:
     tools = body.get("tools")
     if tools is not None:
@@ -194,21 +222,21 @@ def _check_tools(body: dict[str, Any]) -> ApiError | None:
             return invalid(
                 "list_type", ("tools",), "Input should be a valid list", tools
             )
+        if not tools:
+            return _value_error(
+                "`tools` must not be an empty array; omit the field instead.", body
+            )
         for j, tool in enumerate(tools):
-            function = tool.get("function") if isinstance(tool, dict) else None
-            if not isinstance(function, dict) or not isinstance(
-                function.get("name"), str
-            ):
-                return invalid(
-                    "missing", ("tools", j, "function"), "Field required", tool
-                )
+            if error := _check_tool(j, tool):
+                return error
     choice = body.get("tool_choice")
     if choice is None:
         return None
     if tools is None:
         return _value_error("When using `tool_choice`, `tools` must be set.", body)
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
         if name not in {tool["function"]["name"] for tool in tools}:
             text = (
                 "The tool specified in `tool_choice` does not match "
@@ -221,6 +249,31 @@ def _check_tools(body: dict[str, Any]) -> ApiError | None:
             'Only named tools, "none", "auto" or "required" are supported.'
         )
         return _value_error(text, body)
+    return None
+
+
+def _check_response_format(body: dict[str, Any]) -> ApiError | None:
+    form = body.get("response_format")
+    if form is None:
+        return None
+    loc: tuple[str | int, ...] = ("response_format",)
+    if not isinstance(form, dict):
+        return invalid("dict_type", loc, "Input should be a valid dictionary", form)
+    kind = form.get("type")
+    if kind not in _FORMATS:
+        msg = f"Input should be {_literal(_FORMATS)}"
+        return invalid("literal_error", (*loc, "type"), msg, kind)
+    if kind != "json_schema":
+        return None
+    spec = form.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+        return _value_error(
+            "When response_format type is 'json_schema', the 'json_schema' field "
+            "must be provided with a 'schema' object.",
+            body,
+        )
+    if not isinstance(spec.get("name"), str):
+        return invalid("missing", (*loc, "json_schema", "name"), "Field required", spec)
     return None
 
 
@@ -288,4 +341,9 @@ def validate(body: Any) -> ApiError | None:
             "Input should be a valid dictionary",
             options,
         )
-    return error or _check_tools(body) or _check_sampling(body)
+    return (
+        error
+        or _check_tools(body)
+        or _check_response_format(body)
+        or _check_sampling(body)
+    )

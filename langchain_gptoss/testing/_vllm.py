@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from langchain_gptoss.testing._answer import Outcome, default_reply, generate
+from langchain_gptoss.testing._answer import Outcome, generate
 from langchain_gptoss.testing._errors import ApiError, vllm_error
 from langchain_gptoss.testing._render import Shape, completion, stream
 from langchain_gptoss.testing._tokens import prompt_tokens
+from langchain_gptoss.testing._tools import Habits, model_reply
 from langchain_gptoss.testing._types import Reply
 from langchain_gptoss.testing._validate import invalid, validate
 
@@ -30,6 +31,10 @@ class Settings:
     tokens_per_chunk: int
     force_include_usage: bool
     responder: Callable[[dict[str, Any]], Reply] | None
+    habits: Habits = field(default_factory=Habits)
+    tool_parser: bool = True
+    leak_tool_args: bool = False
+    tool_stream_quirks: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,20 @@ def _overflow(body: dict[str, Any], prompt: int, window: int) -> ApiError | None
 
 def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
     if settings.responder is None:
-        return [default_reply(body, index) for index in range(n)]
+        return [model_reply(body, index, settings.habits) for index in range(n)]
     reply = settings.responder(body)
     if not isinstance(reply, Reply):
         msg = f"responder returned {type(reply).__name__}, expected Reply"
         raise TypeError(msg)
     return [reply] * n
+
+
+def _unparsed(outcome: Outcome) -> Outcome:
+    """Without ``--tool-call-parser`` the call's raw JSON is the answer (§2.b)."""
+    if not outcome.calls:
+        return outcome
+    content = [token for call in outcome.calls for token in call.tokens]
+    return replace(outcome, content=content, finish_reason="stop", calls=())
 
 
 def _usage_flags(body: dict[str, Any], force: bool) -> tuple[bool, bool]:
@@ -119,6 +132,8 @@ def complete(
         message = f"{type(exc).__name__}: {exc}"
         return ApiError(500, vllm_error(message, "Internal Server Error", 500))
     outcomes: list[Outcome] = [generate(r, budget=budget, stops=stops) for r in replies]
+    if not settings.tool_parser:
+        outcomes = [_unparsed(outcome) for outcome in outcomes]
     top = body.get("top_logprobs") or 0
     shape = Shape(
         era=settings.era,
@@ -129,6 +144,8 @@ def complete(
         token_ids_key=settings.token_ids_key,
         show_reasoning=body.get("include_reasoning") is not False,
         top_logprobs=int(top) if body.get("logprobs") else None,
+        leak_tool_args=settings.leak_tool_args,
+        tool_stream_quirks=settings.tool_stream_quirks,
     )
     if not body.get("stream"):
         return JsonAnswer(completion(shape, outcomes))
