@@ -10,12 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     HumanMessage,
     SystemMessage,
 )
+from pydantic import BaseModel
 
 from langchain_gptoss import (
     ChatGptOss,
@@ -339,3 +341,36 @@ def test_n_choices_and_logprobs(emulator: TirEmulator, mode: str) -> None:
     assert (
         streamed.response_metadata["logprobs"] == invoked.response_metadata["logprobs"]
     )
+
+
+class Weather(BaseModel):
+    """Current weather in a city."""
+
+    city: str
+
+
+def test_leaked_tool_arguments_are_not_shown_as_content(
+    emulator: TirEmulator, mode: str
+) -> None:
+    emulator.leak_tool_args_into_content = True
+    message = invoke(
+        connect(emulator).bind_tools([Weather]), mode, "Weather in 'Zürich'?"
+    )
+    assert message.tool_calls[0]["args"] == {"city": "Zürich"}
+    assert message.content == ""
+
+
+def test_structured_output_failure_keeps_the_raw_answer(
+    emulator: TirEmulator, mode: str
+) -> None:
+    emulator.flaky_structured_output = True
+    model = connect(emulator).with_structured_output(Weather, include_raw=True)
+    result = invoke(model, mode, "Weather in 'Oslo' as JSON.")  # type: ignore[arg-type]
+    assert result["parsed"] is None
+    assert isinstance(result["parsing_error"], OutputParserException)
+    assert result["raw"].content
+    assert result["raw"].content in str(result["parsing_error"].llm_output)
+    emulator.flaky_structured_output = False
+    assert invoke(
+        connect(emulator).with_structured_output(Weather), mode, "Weather in 'Oslo'?"
+    ) == Weather(city="Oslo")  # type: ignore[arg-type]

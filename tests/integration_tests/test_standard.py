@@ -1,4 +1,8 @@
-"""langchain-tests' standard integration suite, in every reasoning-field era."""
+"""langchain-tests' standard integration suite against every emulated server variant.
+
+Each reasoning-field era runs with vLLM's tool-call streaming quirks off and on;
+one more class runs structured output through forced function calling.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,15 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_gptoss import ChatGptOss
 from tests.integration_tests.conftest import LIVE, model_params
 
+one_live_run = pytest.mark.skipif(
+    LIVE,
+    reason="the live endpoint is a single server; TestReasoningContentEra covers it",
+)
+
 
 class _Standard(ChatModelIntegrationTests):
     era = "both"
+    quirks = False
 
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
@@ -21,10 +31,10 @@ class _Standard(ChatModelIntegrationTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return model_params(self.era)
+        return model_params(self.era, quirks=self.quirks)
 
     @property
-    def has_tool_calling(self) -> bool:
+    def supports_json_mode(self) -> bool:
         return True
 
 
@@ -34,15 +44,45 @@ class TestReasoningContentEra(_Standard):
     era = "reasoning_content"
 
 
-@pytest.mark.skipif(LIVE, reason="the live endpoint is one era; it runs once above")
+@one_live_run
+class TestReasoningContentEraQuirks(_Standard):
+    era = "reasoning_content"
+    quirks = True
+
+
+@one_live_run
 class TestBothFieldsEra(_Standard):
     """vLLM ~0.11.1-0.15: `reasoning` and its `reasoning_content` mirror."""
 
     era = "both"
 
 
-@pytest.mark.skipif(LIVE, reason="the live endpoint is one era; it runs once above")
+@one_live_run
+class TestBothFieldsEraQuirks(_Standard):
+    era = "both"
+    quirks = True
+
+
+@one_live_run
 class TestReasoningEra(_Standard):
     """vLLM 0.16+: `reasoning` only."""
 
     era = "reasoning"
+
+
+@one_live_run
+class TestReasoningEraQuirks(_Standard):
+    era = "reasoning"
+    quirks = True
+
+
+@one_live_run
+class TestFunctionCallingStructuredOutput(_Standard):
+    """Structured output through a forced tool call instead of guided decoding."""
+
+    era = "reasoning"
+    quirks = True
+
+    @property
+    def structured_output_kwargs(self) -> dict[str, Any]:
+        return {"method": "function_calling"}
