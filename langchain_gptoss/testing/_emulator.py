@@ -39,7 +39,9 @@ class TirEmulator:
     opener's delta, index bump), ``leak_tool_args_into_content`` (0.10.2),
     ``ignore_required_tool_choice`` (0.20.1), ``legacy_tool_choice_none`` (before
     PR #30867), ``require_tool_message_name`` (0.10.x-0.11.1) and
-    ``flaky_structured_output`` (cut-off JSON).
+    ``flaky_structured_output`` (cut-off JSON). ``also_serves`` names further
+    GenAI slugs answered at their own paths, as TIR hosts several models per
+    project (for per-call model overrides).
 
     Example:
         .. code-block:: python
@@ -61,6 +63,7 @@ class TirEmulator:
         token: str = "test-token",  # noqa: S107
         project_id: int = 12345,
         model: str = "gpt_oss_120b",
+        also_serves: tuple[str, ...] = (),
         reasoning_field: Era = "both",
         require_project_query: bool = False,
         context_window: int = 131072,
@@ -86,6 +89,7 @@ class TirEmulator:
         self.token = token
         self.project_id = project_id
         self.model = model
+        self.also_serves = also_serves
         self.reasoning_field: Era = reasoning_field
         self.require_project_query = require_project_query
         self.context_window = context_window

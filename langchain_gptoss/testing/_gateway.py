@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 _CHAT_PATH = re.compile(
@@ -43,16 +44,22 @@ def check(
     *,
     token: str,
     project_id: int,
-    model: str,
+    models: Collection[str],
     strict_query: bool,
 ) -> Rejection | None:
     """Return why the gateway refuses a request (in E2E's order), or ``None``."""
     if not _authorized(authorization, token):
         return Rejection(401)
     match = _CHAT_PATH.fullmatch(path)
-    if not match or (match["project"], match["model"]) != (str(project_id), model):
+    if not match or match["project"] != str(project_id) or match["model"] not in models:
         return Rejection(404)
     if method != "POST":
         return Rejection(405, headers=[("allow", "POST")])
     problem = _query_problem(query, project_id, strict_query)
     return Rejection(400, problem) if problem else None
+
+
+def slug_of(path: str) -> str:
+    """The model slug of a chat-completions path that passed `check`."""
+    match = _CHAT_PATH.fullmatch(path)
+    return match["model"] if match else ""

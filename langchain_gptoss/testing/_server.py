@@ -20,7 +20,7 @@ from langchain_gptoss.testing._errors import (
     sniff_type,
     vllm_error,
 )
-from langchain_gptoss.testing._gateway import check
+from langchain_gptoss.testing._gateway import check, slug_of
 from langchain_gptoss.testing._tools import Habits
 from langchain_gptoss.testing._types import Fault, RecordedRequest
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete, parse_body
@@ -115,9 +115,9 @@ async def _read_request(
     return _Request(parts[0], parts[1], headers, body, keep)
 
 
-def _settings(emu: TirEmulator) -> Settings:
+def _settings(emu: TirEmulator, model: str) -> Settings:
     return Settings(
-        model=emu.model,
+        model=model,
         era=emu.reasoning_field,
         context_window=emu.context_window,
         token_ids_key=emu.token_ids_key,
@@ -273,7 +273,7 @@ class Server:
             request.headers.get("authorization"),
             token=emu.token,
             project_id=emu.project_id,
-            model=emu.model,
+            models=(emu.model, *emu.also_serves),
             strict_query=emu.require_project_query,
         )
         if rejection:
@@ -295,7 +295,10 @@ class Server:
         extra.append(("x-request-id", request_id))
         try:
             answer = parse_error or complete(
-                body, _settings(emu), request_id=request_id, created=int(time.time())
+                body,
+                _settings(emu, slug_of(path)),
+                request_id=request_id,
+                created=int(time.time()),
             )
         except Exception as exc:  # an emulator bug still answers like vLLM
             message = f"{type(exc).__name__}: {exc}"

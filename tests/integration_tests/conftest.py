@@ -24,6 +24,9 @@ needs_emulator = pytest.mark.skipif(
     LIVE, reason="injects faults into the local emulator; not possible against live TIR"
 )
 
+# A second GenAI slug the shared emulators serve, for per-call model overrides.
+SECOND_MODEL = "gpt_oss_20b"
+
 _emulators: dict[tuple[str, bool], TirEmulator] = {}
 
 
@@ -34,7 +37,7 @@ def shared_emulator(era: str, *, quirks: bool = False) -> TirEmulator:
     """
     key = (era, quirks)
     if key not in _emulators:
-        emulator = TirEmulator(reasoning_field=era)  # type: ignore[arg-type]
+        emulator = TirEmulator(reasoning_field=era, also_serves=(SECOND_MODEL,))  # type: ignore[arg-type]
         emulator.tool_stream_quirks = quirks
         _emulators[key] = emulator.start()
     return _emulators[key]

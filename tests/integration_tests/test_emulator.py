@@ -1677,3 +1677,36 @@ def test_tool_and_format_validation(
     error = error_of(reply)
     assert error["type"] == "Bad Request"
     assert needle in error["message"]
+
+
+def test_also_serves_other_slugs() -> None:
+    with TirEmulator(also_serves=("gpt_oss_20b",)) as emu:
+        headers = {"Authorization": f"Bearer {emu.token}"}
+        base = f"{emu.base_url}/project/p-{emu.project_id}/genai"
+        with httpx.Client() as client:
+            other = client.post(
+                f"{base}/gpt_oss_20b/v1/chat/completions",
+                headers=headers,
+                json={
+                    "model": "gpt_oss_20b",
+                    "messages": [{"role": "user", "content": "hi"}],
+                },
+            )
+            wrong_body = client.post(
+                f"{base}/gpt_oss_20b/v1/chat/completions",
+                headers=headers,
+                json={
+                    "model": "gpt_oss_120b",
+                    "messages": [{"role": "user", "content": "hi"}],
+                },
+            )
+            unknown = client.post(
+                f"{base}/llama/v1/chat/completions",
+                headers=headers,
+                json={"messages": [{"role": "user", "content": "hi"}]},
+            )
+    assert other.status_code == 200
+    assert other.json()["model"] == "gpt_oss_20b"
+    assert wrong_body.status_code == 404
+    assert wrong_body.json()["error"]["type"] == "NotFoundError"
+    assert unknown.status_code == 404

@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_gptoss import ChatGptOss
-from tests.integration_tests.conftest import LIVE, model_params
+from tests.integration_tests.conftest import LIVE, SECOND_MODEL, model_params
 
 one_live_run = pytest.mark.skipif(
     LIVE,
@@ -36,6 +36,11 @@ class _Standard(ChatModelIntegrationTests):
     @property
     def supports_json_mode(self) -> bool:
         return True
+
+    @property
+    def model_override_value(self) -> str | None:
+        # Live TIR serves no second gpt-oss slug to switch to.
+        return None if LIVE else SECOND_MODEL
 
 
 class TestReasoningContentEra(_Standard):
