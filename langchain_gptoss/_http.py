@@ -7,6 +7,7 @@ The sync and async halves mirror each other line for line; everything they compu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -35,7 +36,13 @@ from langchain_gptoss.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
+    from collections.abc import (
+        AsyncGenerator,
+        AsyncIterator,
+        Generator,
+        Iterator,
+        Mapping,
+    )
 
 logger = logging.getLogger("langchain_gptoss")
 
@@ -45,6 +52,7 @@ SSE_CONTENT_TYPE = "text/event-stream"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 MAX_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
@@ -77,6 +85,7 @@ class Call:
     content: bytes = field(repr=False)
     max_retries: int = DEFAULT_MAX_RETRIES
     secret: str = field(default="", repr=False)
+    idle_timeout: float | None = None
 
 
 # ----------------------------------------------------------------------------- pure
@@ -269,12 +278,15 @@ def _log_retry(
 
 
 @contextmanager
-def map_transport_errors() -> Iterator[None]:
+def map_transport_errors(idle_timeout: float | None = None) -> Iterator[None]:
     """Turn httpx's transport failures into this package's errors."""
     try:
         yield
     except httpx.TimeoutException as exc:
-        msg = f"Timed out talking to TIR ({type(exc).__name__}): {exc}"
+        if idle_timeout is not None and isinstance(exc, httpx.ReadTimeout):
+            msg = _idle_message(idle_timeout)
+        else:
+            msg = f"Timed out talking to TIR ({type(exc).__name__}): {exc}"
         raise GptOssTimeoutError(msg) from exc
     except httpx.TransportError as exc:
         msg = f"Connection to TIR failed ({type(exc).__name__}): {exc}"
@@ -303,7 +315,71 @@ def _is_sse(response: httpx.Response) -> bool:
 _NO_DONE = "The stream ended before data: [DONE]; the answer is incomplete."
 
 
+def _idle_message(idle_timeout: float) -> str:
+    return (
+        f"No event from TIR for {idle_timeout:g}s (stream_idle_timeout); the stream "
+        "was closed and the answer is incomplete."
+    )
+
+
+def stream_timeout(base: httpx.Timeout, idle_timeout: float | None) -> httpx.Timeout:
+    """Bound every read of a stream by the idle timeout, too."""
+    if idle_timeout is None or (base.read is not None and base.read <= idle_timeout):
+        return base
+    return httpx.Timeout(
+        connect=base.connect, read=idle_timeout, write=base.write, pool=base.pool
+    )
+
+
+class EventReader:
+    """Turns body lines into decoded events and watches the gap between events.
+
+    A silent connection is caught by the read timeout (`stream_timeout`); this
+    catches a server that keeps the connection busy with comments only.
+    """
+
+    __slots__ = ("_decoder", "_idle", "_last", "_secret", "done")
+
+    def __init__(self, call: Call) -> None:
+        """Start reading the body of `call`'s response."""
+        self._decoder = SSEDecoder()
+        self._secret = call.secret
+        self._idle = call.idle_timeout
+        self._last = time.monotonic()
+        self.done = False
+
+    def feed(self, line: str) -> dict[str, Any] | None:
+        """Take one line; return the event it completes, if any."""
+        data = self._decoder.feed(line)
+        if data is None:
+            if self._idle is not None and time.monotonic() - self._last > self._idle:
+                raise GptOssTimeoutError(_idle_message(self._idle))
+            return None
+        if self._idle is not None:
+            self._last = time.monotonic()
+        if data == DONE:
+            self.done = True
+            return None
+        return decode_event(data, self._secret)
+
+    def finish(self) -> None:
+        """At the end of the body: raise unless the stream was complete."""
+        if not self.done and self._decoder.flush() != DONE:
+            raise GptOssStreamError(_NO_DONE, retryable=True)
+
+
 # ------------------------------------------------------------------------------ sync
+
+
+def _drain(lines: Iterator[str]) -> None:
+    """Read what follows `[DONE]`, so the connection can be reused.
+
+    httpx closes a connection whose body was not read to the end. The answer is
+    complete by now, so a failure here only costs that connection.
+    """
+    with contextlib.suppress(httpx.HTTPError):
+        for _ in lines:
+            pass
 
 
 def post(client: httpx.Client, call: Call) -> dict[str, Any]:
@@ -363,31 +439,37 @@ def stream_events(
 def _open_events(
     client: httpx.Client, call: Call
 ) -> Generator[dict[str, Any], None, None]:
-    with (
-        map_transport_errors(),
-        client.stream(
+    with map_transport_errors(call.idle_timeout):  # noqa: SIM117 - mirrors the async twin
+        with client.stream(
             "POST",
             call.url,
             params=call.params,
             headers=call.headers,
             content=call.content,
-        ) as response,
-    ):
-        if not _is_sse(response):
-            raise _stream_error_for(response, response.read(), call.secret)
-        decoder = SSEDecoder()
-        for line in response.iter_lines():
-            data = decoder.feed(line)
-            if data is None:
-                continue
-            if data == DONE:
-                return
-            yield decode_event(data, call.secret)
-        if decoder.flush() != DONE:
-            raise GptOssStreamError(_NO_DONE, retryable=True)
+            timeout=stream_timeout(client.timeout, call.idle_timeout),
+        ) as response:
+            if not _is_sse(response):
+                raise _stream_error_for(response, response.read(), call.secret)
+            reader = EventReader(call)
+            lines = response.iter_lines()
+            for line in lines:
+                event = reader.feed(line)
+                if reader.done:
+                    _drain(lines)
+                    return
+                if event is not None:
+                    yield event
+            reader.finish()
 
 
 # ----------------------------------------------------------------------------- async
+
+
+async def _adrain(lines: AsyncIterator[str]) -> None:
+    """Read what follows `[DONE]`, so the connection can be reused."""
+    with contextlib.suppress(httpx.HTTPError):
+        async for _ in lines:
+            pass
 
 
 async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
@@ -448,23 +530,24 @@ async def astream_events(
 async def _aopen_events(
     client: httpx.AsyncClient, call: Call
 ) -> AsyncGenerator[dict[str, Any], None]:
-    with map_transport_errors():
+    with map_transport_errors(call.idle_timeout):
         async with client.stream(
             "POST",
             call.url,
             params=call.params,
             headers=call.headers,
             content=call.content,
+            timeout=stream_timeout(client.timeout, call.idle_timeout),
         ) as response:
             if not _is_sse(response):
                 raise _stream_error_for(response, await response.aread(), call.secret)
-            decoder = SSEDecoder()
-            async for line in response.aiter_lines():
-                data = decoder.feed(line)
-                if data is None:
-                    continue
-                if data == DONE:
+            reader = EventReader(call)
+            lines = response.aiter_lines()
+            async for line in lines:
+                event = reader.feed(line)
+                if reader.done:
+                    await _adrain(lines)
                     return
-                yield decode_event(data, call.secret)
-            if decoder.flush() != DONE:
-                raise GptOssStreamError(_NO_DONE, retryable=True)
+                if event is not None:
+                    yield event
+            reader.finish()
