@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import threading
-import weakref
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
 from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.utils import secret_from_env
 from langchain_core.utils.utils import from_env
 from pydantic import (
@@ -24,6 +22,7 @@ from pydantic import (
 )
 
 from langchain_gptoss import _http
+from langchain_gptoss._clients import LimiterRecipe, OwnedClients
 from langchain_gptoss._endpoint import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
@@ -34,6 +33,7 @@ from langchain_gptoss._endpoint import (
 )
 from langchain_gptoss._request import (
     build_request_body,
+    check_params,
     format_tools,
     tool_choice_to_wire,
 )
@@ -64,7 +64,6 @@ logger = logging.getLogger("langchain_gptoss")
 
 _TOKEN_ENV = ("E2E_TIR_ACCESS_TOKEN", "TIR_API_TOKEN")
 _USER_AGENT = f"langchain-gptoss/{__version__}"
-_CLIENT_LOCK = threading.Lock()
 # Keyword arguments that steer this client rather than go into the request body.
 _CALL_OPTIONS = ("stream", "stream_usage")
 # gpt-oss-120b as TIR serves it (vLLM, harmony): 131,072 tokens of context shared by
@@ -152,6 +151,10 @@ class ChatGptOss(BaseChatModel):
 
     timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an `httpx.Timeout`; the connect part is capped at 10 s."""
+    stream_idle_timeout: float | None = Field(
+        default=_http.DEFAULT_STREAM_IDLE_TIMEOUT, gt=0
+    )
+    """Longest wait between two stream events, in seconds (None: no limit)."""
     max_retries: int = Field(default=_http.DEFAULT_MAX_RETRIES, ge=0)
     """Retries after the first try, for 408/409/429/5xx and connection failures."""
     default_headers: dict[str, str] | None = None
@@ -163,10 +166,7 @@ class ChatGptOss(BaseChatModel):
     model_config = ConfigDict(populate_by_name=True)
 
     _endpoint: Endpoint = PrivateAttr()
-    _client: httpx.Client | None = PrivateAttr(default=None)
-    _async_clients: weakref.WeakKeyDictionary[
-        asyncio.AbstractEventLoop, httpx.AsyncClient
-    ] = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
+    _owned: OwnedClients = PrivateAttr()
 
     # ------------------------------------------------------------------ validation
 
@@ -210,6 +210,7 @@ class ChatGptOss(BaseChatModel):
         explicit_model = self.model if "model" in self.model_fields_set else None
         endpoint = resolve_endpoint(self.base_url, self.project_id, explicit_model)
         self._endpoint = endpoint
+        self._owned = OwnedClients(self._timeout())
         self.base_url, self.model = endpoint.root, endpoint.model
         self.project_id = int(endpoint.project_id)
         if sends_token_in_clear(endpoint.root):
@@ -366,6 +367,7 @@ class ChatGptOss(BaseChatModel):
             params.pop(option, None)
         if stop:
             params["stop"] = stop
+        check_params(params, stream=stream)
         body = build_request_body(
             messages, params, stream=stream, stream_usage=stream_usage
         )
@@ -391,6 +393,7 @@ class ChatGptOss(BaseChatModel):
             ).encode(),
             max_retries=self.max_retries,
             secret=token,
+            idle_timeout=self.stream_idle_timeout if stream else None,
         )
 
     def _timeout(self) -> httpx.Timeout:
@@ -403,23 +406,53 @@ class ChatGptOss(BaseChatModel):
         )
 
     def _sync_client(self) -> httpx.Client:
-        if self.http_client is not None:
-            return self.http_client
-        with _CLIENT_LOCK:
-            if self._client is None:
-                self._client = httpx.Client(timeout=self._timeout())
-            return self._client
+        return self.http_client or self._owned.sync()
 
     def _async_client(self) -> httpx.AsyncClient:
-        if self.http_async_client is not None:
-            return self.http_async_client
-        # One client per event loop: an AsyncClient cannot outlive or cross loops.
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            client = httpx.AsyncClient(timeout=self._timeout())
-            self._async_clients[loop] = client
-        return client
+        return self.http_async_client or self._owned.for_running_loop()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the sync connections this model opened (never injected clients)."""
+        self._owned.close()
+
+    async def aclose(self) -> None:
+        """Close this event loop's connections and the sync ones the model opened."""
+        await self._owned.aclose()
+
+    def __enter__(self) -> Self:
+        """Use the model in a `with` block that closes its connections."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the connections the model opened."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Use the model in an `async with` block that closes its connections."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the connections the model opened on this event loop."""
+        await self.aclose()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickle without clients or locks: the unpickled model opens its own."""
+        state = super().__getstate__()
+        fields = {**state["__dict__"], "http_client": None, "http_async_client": None}
+        if isinstance(self.rate_limiter, InMemoryRateLimiter):
+            fields["rate_limiter"] = LimiterRecipe(self.rate_limiter)
+        state["__dict__"] = fields
+        return state
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """Copy the settings; share injected clients and the rate limiter."""
+        memo = {} if memo is None else memo
+        for shared in (self.http_client, self.http_async_client, self.rate_limiter):
+            if shared is not None:
+                memo[id(shared)] = shared
+        return super().__deepcopy__(memo)
 
     # ----------------------------------------------------------------------- calls
 
@@ -460,6 +493,7 @@ class ChatGptOss(BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
+        state.check_complete()
 
     async def _astream(
         self,
@@ -478,3 +512,4 @@ class ChatGptOss(BaseChatModel):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
+        state.check_complete()
