@@ -99,6 +99,49 @@ def tool_choice_to_wire(choice: Any, tools: Sequence[dict[str, Any]]) -> Any:
     raise ValueError(msg)
 
 
+_EFFORTS = ("low", "medium", "high")
+
+
+def check_params(params: Mapping[str, Any], *, stream: bool) -> None:
+    """Refuse settings the server would reject, before anything is sent.
+
+    Per-call overrides skip the constructor's validation, so they are checked
+    here as well.
+
+    Raises:
+        ValueError: Naming the setting, the value and what is allowed.
+    """
+    effort = params.get("reasoning_effort")
+    if effort is not None and effort not in _EFFORTS:
+        msg = f"reasoning_effort must be one of {_EFFORTS}, got {effort!r}."
+        raise ValueError(msg)
+    for key in ("max_tokens", "max_completion_tokens", "n"):
+        value = params.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            msg = f"{key} must be a whole number of at least 1, got {value!r}."
+            raise ValueError(msg)
+    _check_range(params, "temperature", 0.0, 2.0, low_open=False)
+    _check_range(params, "top_p", 0.0, 1.0, low_open=True)
+    if stream and (params.get("n") or 1) > 1:
+        msg = "n > 1 cannot be streamed (the choices would interleave); use invoke."
+        raise ValueError(msg)
+
+
+def _check_range(
+    params: Mapping[str, Any], key: str, low: float, high: float, *, low_open: bool
+) -> None:
+    value = params.get(key)
+    if value is None:
+        return
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or value > high or value < low or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        msg = f"{key} must be a number in {bracket}{low:g}, {high:g}], got {value!r}."
+        raise ValueError(msg)
+
+
 def build_request_body(
     messages: Sequence[BaseMessage],
     params: Mapping[str, Any],

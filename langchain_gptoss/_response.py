@@ -21,6 +21,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError
+
 logger = logging.getLogger("langchain_gptoss")
 
 PROVIDER = "gptoss"
@@ -44,8 +46,15 @@ class StreamState:
 
     v1: bool = False
     saw_content: bool = False
+    finished: bool = False
     opened: set[int] = field(default_factory=set)
     last_opened: int | None = None
+
+    def check_complete(self) -> None:
+        """At `[DONE]`: a stream that never gave a finish_reason was cut short."""
+        if not self.finished:
+            msg = "The stream ended without a finish_reason; the answer is incomplete."
+            raise GptOssStreamError(msg, retryable=True)
 
 
 def reasoning_of(message: dict[str, Any]) -> str | None:
@@ -174,8 +183,38 @@ def _finish_metadata(
     return metadata
 
 
+_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
+
+
 def result_from_response(response: dict[str, Any]) -> ChatResult:
-    """Turn a non-streaming response into a `ChatResult` (one generation a choice)."""
+    """Turn a non-streaming response into a `ChatResult` (one generation a choice).
+
+    Raises:
+        GptOssAPIError: When the JSON is not shaped like a chat completion.
+    """
+    try:
+        return _result_from_response(response)
+    except _SHAPE_ERRORS as exc:
+        msg = f"Unexpected response shape ({exc}): {str(response)[:200]}"
+        raise GptOssAPIError(msg, status_code=200) from exc
+
+
+def chunk_from_event(
+    event: dict[str, Any], state: StreamState
+) -> ChatGenerationChunk | None:
+    """Turn one decoded SSE event into a chunk, or None when it carries nothing.
+
+    Raises:
+        GptOssStreamError: When the event is not shaped like a completion chunk.
+    """
+    try:
+        return _chunk_from_event(event, state)
+    except _SHAPE_ERRORS as exc:
+        msg = f"Unexpected event shape in the stream ({exc}): {str(event)[:200]}"
+        raise GptOssStreamError(msg) from exc
+
+
+def _result_from_response(response: dict[str, Any]) -> ChatResult:
     usage = usage_from_wire(response.get("usage"))
     generations = []
     for choice in response.get("choices") or ():
@@ -205,6 +244,9 @@ def result_from_response(response: dict[str, Any]) -> ChatResult:
                 generation_info={"finish_reason": choice.get("finish_reason")},
             )
         )
+    if not generations:
+        msg = f"The response has no choices: {str(response)[:200]}"
+        raise GptOssAPIError(msg, status_code=200)
     llm_output = {
         "id": response.get("id"),
         "model_name": response.get("model"),
@@ -214,10 +256,9 @@ def result_from_response(response: dict[str, Any]) -> ChatResult:
     return ChatResult(generations=generations, llm_output=llm_output)
 
 
-def chunk_from_event(
+def _chunk_from_event(
     event: dict[str, Any], state: StreamState
 ) -> ChatGenerationChunk | None:
-    """Turn one decoded SSE event into a chunk, or None when it carries nothing."""
     choices = event.get("choices")
     if not choices:
         # The usage-only chunk; usage on other chunks (continuous_usage_stats)
@@ -248,6 +289,8 @@ def chunk_from_event(
         return None
     if content or calls:
         state.saw_content = True
+    if finish_reason:
+        state.finished = True
     metadata: dict[str, Any] = (
         _finish_metadata(event, choice, answered=state.saw_content)
         if finish_reason
