@@ -261,9 +261,7 @@ def test_context_overflow(emulator: TirEmulator, mode: str) -> None:
 
 
 def test_invalid_request_is_not_retried(emulator: TirEmulator, mode: str) -> None:
-    model = connect(
-        emulator, model_kwargs={"reasoning_effort": "extreme"}, max_retries=2
-    )
+    model = connect(emulator, model_kwargs={"tool_choice": "auto"}, max_retries=2)
     with pytest.raises(GptOssBadRequestError):
         invoke(model, mode, "hi")
     assert len(emulator.requests) == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+from collections.abc import AsyncIterator, Iterator
 from functools import reduce
 from operator import add
 from typing import Any
@@ -21,6 +24,7 @@ from langchain_gptoss import (
     GptOssRateLimitError,
     GptOssServerError,
     GptOssStreamError,
+    GptOssTimeoutError,
 )
 from tests.unit_tests.conftest import (
     PROJECT,
@@ -474,3 +478,54 @@ def test_token_never_in_repr_str_or_params() -> None:
         str(model._get_invocation_params()),
     ]
     assert not any(TOKEN in s for s in surfaces)
+
+
+class Trickle(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """One event, then keep-alive comments every 50 ms and never another event."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.first
+        for _ in range(100):
+            time.sleep(0.05)
+            yield b": keep-alive\n\n"
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.first
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            yield b": keep-alive\n\n"
+
+
+def test_idle_timeout_is_not_fooled_by_keepalive_comments(mode: str) -> None:
+    first = sse_bytes(stream_events("both")[2], done=False)
+    recorder = Recorder(
+        httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=Trickle(first)
+        )
+    )
+    chunks: list[Any] = []
+    started = time.monotonic()
+    with pytest.raises(GptOssTimeoutError, match="stream_idle_timeout"):
+        run_stream(
+            make_model(recorder, stream_idle_timeout=0.3), mode, "q", into=chunks
+        )
+    assert 0.3 <= time.monotonic() - started < 4.0
+    assert len(recorder.requests) == 1  # a chunk was out: never retried
+    assert chunks
+
+
+def test_injected_clients_are_never_closed(mode: str) -> None:
+    recorder = Recorder(json_response(completion("both")))
+    model = make_model(recorder)
+    run_invoke(model, mode, "q")
+    model.close()
+    asyncio.run(model.aclose())
+    with model:
+        pass
+    assert not model.http_client.is_closed  # type: ignore[union-attr]
+    assert not model.http_async_client.is_closed  # type: ignore[union-attr]
+    run_invoke(model, mode, "again")
+    assert len(recorder.requests) == 2
