@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.messages import (
     AIMessage,
@@ -20,6 +20,7 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import BaseModel
 
 from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError
 
@@ -298,6 +299,7 @@ def _chunk_from_event(
     )
     if logprobs:
         metadata["logprobs"] = logprobs
+    info = {"finish_reason": finish_reason} if finish_reason else None
     if state.v1:
         message = AIMessageChunk(
             content=_v1_blocks(reasoning, content, calls),
@@ -305,16 +307,75 @@ def _chunk_from_event(
             tool_call_chunks=calls,
             id=event.get("id"),
         )
-    else:
+        return ChatGenerationChunk(message=message, generation_info=info)
+    additional_kwargs = {"reasoning_content": reasoning} if reasoning else {}
+    if calls:
         message = AIMessageChunk(
             content=content,
-            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
+            additional_kwargs=additional_kwargs,
             response_metadata=metadata,
             tool_call_chunks=calls,
             id=event.get("id"),
         )
-    info = {"finish_reason": finish_reason} if finish_reason else None
-    return ChatGenerationChunk(message=message, generation_info=info)
+        return ChatGenerationChunk(message=message, generation_info=info)
+    return text_chunk(content, additional_kwargs, metadata, event.get("id"), info)
+
+
+def text_chunk(
+    content: str,
+    additional_kwargs: dict[str, Any],
+    response_metadata: dict[str, Any],
+    message_id: str | None,
+    generation_info: dict[str, Any] | None,
+) -> ChatGenerationChunk:
+    """A text/reasoning chunk, built without pydantic validation.
+
+    This is the per-event hot path: every value already has the right type, and
+    validating two models per event cost more than parsing the event. A unit test
+    checks that the result equals the validated construction, field for field.
+    """
+    message = _unvalidated(
+        AIMessageChunk,
+        {"content", "additional_kwargs", "response_metadata", "id"},
+        {
+            "content": content,
+            "additional_kwargs": additional_kwargs,
+            "response_metadata": response_metadata,
+            "type": "AIMessageChunk",
+            "name": None,
+            "id": message_id,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+            "tool_call_chunks": [],
+            "chunk_position": None,
+        },
+    )
+    return _unvalidated(
+        ChatGenerationChunk,
+        {"message", "generation_info", "text"},
+        {
+            "text": content,
+            "generation_info": generation_info,
+            "type": "ChatGenerationChunk",
+            "message": message,
+        },
+    )
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _unvalidated(
+    cls: type[_Model], fields_set: set[str], values: dict[str, Any]
+) -> _Model:
+    """What `model_construct` does, without its per-field default handling."""
+    instance = cls.__new__(cls)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 def _v1_blocks(
