@@ -1,0 +1,167 @@
+"""The clients compared: ChatGptOss, ChatOpenAI, raw httpx, and a no-I/O floor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from langchain_gptoss import ChatGptOss
+
+TOKEN = "test-token"  # noqa: S105 - the emulator's
+PROJECT = 12345
+MODEL = "gpt_oss_120b"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+QUERY = {"project_id": str(PROJECT)}
+
+
+def openai_base(base_url: str) -> str:
+    return f"{base_url}/project/p-{PROJECT}/genai/{MODEL}/v1"
+
+
+def gptoss(base_url: str) -> ChatGptOss:
+    return ChatGptOss(base_url=base_url, api_key=TOKEN, project_id=PROJECT)
+
+
+def chat_openai(base_url: str) -> BaseChatModel:
+    """What people do today: ChatOpenAI pointed at TIR."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=MODEL,
+        base_url=openai_base(base_url),
+        api_key=TOKEN,  # type: ignore[arg-type]
+        default_query={"project_id": PROJECT},
+    )
+
+
+def _body(prompt: str, *, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if stream:
+        body |= {"stream": True, "stream_options": {"include_usage": True}}
+    return body
+
+
+def raw_stream(client: httpx.Client, base_url: str, prompt: str) -> int:
+    """The floor for any client: post, read the SSE lines, json.loads each event."""
+    events = 0
+    url = openai_base(base_url) + "/chat/completions"
+    with client.stream(
+        "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                json.loads(line[6:])
+                events += 1
+    return events
+
+
+async def raw_astream(client: httpx.AsyncClient, base_url: str, prompt: str) -> int:
+    events = 0
+    url = openai_base(base_url) + "/chat/completions"
+    async with client.stream(
+        "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
+    ) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data: {"):
+                json.loads(line[6:])
+                events += 1
+    return events
+
+
+def raw_invoke(client: httpx.Client, base_url: str, prompt: str) -> Any:
+    url = openai_base(base_url) + "/chat/completions"
+    return client.post(
+        url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=False)
+    ).json()
+
+
+async def raw_ainvoke(client: httpx.AsyncClient, base_url: str, prompt: str) -> Any:
+    url = openai_base(base_url) + "/chat/completions"
+    response = await client.post(
+        url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=False)
+    )
+    return response.json()
+
+
+def unbounded_async_client() -> httpx.AsyncClient:
+    """Raw httpx with room for every concurrent request (no pool timeout)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(600, pool=None), limits=httpx.Limits(max_connections=1000)
+    )
+
+
+class NoIOChatModel(BaseChatModel):
+    """The floor: LangChain's own cost per chunk, with no I/O at all.
+
+    The text of every chunk is prepared beforehand; each stream builds one
+    `AIMessageChunk` per event from it, as any chat model must, and hands it to
+    LangChain's streaming machinery.
+    """
+
+    templates: list[tuple[str, str]]
+
+    @property
+    def _llm_type(self) -> str:
+        return "no-io"
+
+    def _chunks(self) -> Iterator[ChatGenerationChunk]:
+        for reasoning, content in self.templates:
+            extra = {"reasoning_content": reasoning} if reasoning else {}
+            message = AIMessageChunk(content=content, additional_kwargs=extra)
+            yield ChatGenerationChunk(message=message)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: Any = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(content for _, content in self.templates)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: Any = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from self._chunks()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: Any = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in self._chunks():
+            yield chunk
+
+
+def floor_for(base_url: str, prompt: str) -> NoIOChatModel:
+    """A no-I/O model with one chunk per event of the real answer to `prompt`."""
+    templates: list[tuple[str, str]] = []
+    with httpx.Client() as client:
+        url = openai_base(base_url) + "/chat/completions"
+        with client.stream(
+            "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
+        ) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: {"):
+                    event = json.loads(line[6:])
+                    delta = (event.get("choices") or [{}])[0].get("delta") or {}
+                    templates.append(
+                        (delta.get("reasoning") or "", delta.get("content") or "")
+                    )
+    return NoIOChatModel(templates=templates)
