@@ -1,4 +1,4 @@
-"""The pure half of _http: SSE decoding, error mapping, retry timing."""
+"""The pure parts of the I/O layer: SSE decoding, error mapping, retry timing."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ from langchain_gptoss._http import (
     MAX_RETRY_AFTER,
     SSEDecoder,
     decode_event,
+    retry_delay,
+)
+from langchain_gptoss._status import (
     error_from_response,
     retry_after_seconds,
-    retry_delay,
     server_message,
 )
 
