@@ -118,13 +118,18 @@ def bench_streaming(url: str, report: Report, repeats: int) -> None:
 
 def bench_small_invoke(url: str, report: Report, calls: int, repeats: int) -> None:
     model = clients.gptoss(url)
+    floor = clients.floor_for(url, SHORT)
     with httpx.Client() as raw:
-        t_raw, t_ours = medians(
+        t_raw, t_ours, t_floor = medians(
             repeats,
             lambda: [clients.raw_invoke(raw, url, SHORT) for _ in range(calls)],
             lambda: [model.invoke(SHORT) for _ in range(calls)],
+            lambda: [floor.invoke(SHORT) for _ in range(calls)],
         )
-    detail = f"{t_ours / calls * 1e3:.2f} ms vs {t_raw / calls * 1e3:.2f} ms a call"
+    detail = (
+        f"{t_ours / calls * 1e3:.2f} ms vs {t_raw / calls * 1e3:.2f} ms a call; "
+        f"LangChain's own invoke (no I/O) {t_floor / calls * 1e3:.2f} ms"
+    )
     report.line(
         f"{calls} sequential invokes: ChatGptOss / raw",
         t_ours / t_raw,

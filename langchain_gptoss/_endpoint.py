@@ -93,10 +93,15 @@ def resolve_endpoint(
     return Endpoint(full.group("root"), project, url_model)
 
 
-def chat_completions_url(endpoint: Endpoint, model: str) -> str:
-    """Return the chat-completions URL for `model` (without the query string)."""
-    project = f"p-{endpoint.project_id}"
-    return f"{endpoint.root}/project/{project}/genai/{model}/v1/chat/completions"
+def chat_completions_url(endpoint: Endpoint, model: str, *, project_query: bool) -> str:
+    """Return the chat-completions URL for `model`, with `?project_id=` if asked.
+
+    The query is part of the string so that httpx parses one URL per request
+    instead of parsing it and then merging parameters into it.
+    """
+    project = endpoint.project_id
+    url = f"{endpoint.root}/project/p-{project}/genai/{model}/v1/chat/completions"
+    return f"{url}?project_id={project}" if project_query else url
 
 
 def sends_token_in_clear(root: str) -> bool:

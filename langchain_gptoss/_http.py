@@ -60,7 +60,6 @@ class Call:
     """One prepared HTTP request; its repr never shows headers or the token."""
 
     url: str
-    params: Mapping[str, str]
     headers: Mapping[str, str] = field(repr=False)
     content: bytes = field(repr=False)
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -254,7 +253,6 @@ def post(client: httpx.Client, call: Call) -> dict[str, Any]:
             with map_transport_errors():
                 response = client.post(
                     call.url,
-                    params=call.params,
                     headers=call.headers,
                     content=call.content,
                 )
@@ -307,7 +305,6 @@ def _open_events(
         with client.stream(
             "POST",
             call.url,
-            params=call.params,
             headers=call.headers,
             content=call.content,
             timeout=stream_timeout(client.timeout, call.idle_timeout),
@@ -344,7 +341,6 @@ async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
             with map_transport_errors():
                 response = await client.post(
                     call.url,
-                    params=call.params,
                     headers=call.headers,
                     content=call.content,
                 )
@@ -398,7 +394,6 @@ async def _aopen_events(
         async with client.stream(
             "POST",
             call.url,
-            params=call.params,
             headers=call.headers,
             content=call.content,
             timeout=stream_timeout(client.timeout, call.idle_timeout),

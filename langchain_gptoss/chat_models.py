@@ -379,14 +379,12 @@ class ChatGptOss(BaseChatModel):
             "User-Agent": _USER_AGENT,
             **(self.default_headers or {}),
         }
-        query = (
-            {"project_id": self._endpoint.project_id}
-            if self.include_project_query
-            else {}
-        )
         return _http.Call(
-            url=chat_completions_url(self._endpoint, params["model"]),
-            params=query,
+            url=chat_completions_url(
+                self._endpoint,
+                params["model"],
+                project_query=self.include_project_query,
+            ),
             headers=headers,
             content=json.dumps(
                 body, ensure_ascii=False, separators=(",", ":")

@@ -46,9 +46,10 @@ def test_root_and_full_bases() -> None:
 
 def test_url_and_clear_text_check() -> None:
     endpoint = Endpoint("https://h", "5", "gpt_oss_120b")
+    url = "https://h/project/p-5/genai/m/v1/chat/completions"
+    assert chat_completions_url(endpoint, "m", project_query=False) == url
     assert (
-        chat_completions_url(endpoint, "m")
-        == "https://h/project/p-5/genai/m/v1/chat/completions"
+        chat_completions_url(endpoint, "m", project_query=True) == f"{url}?project_id=5"
     )
     assert sends_token_in_clear("http://example.com")
     assert sends_token_in_clear("http://10.0.0.8:8000")
