@@ -225,6 +225,13 @@ def import_seconds(statement: str) -> float:
 
 
 def bench_import(report: Report, runs: int) -> None:
+    # Bytecode as a regular pip install leaves it (site-packages is compiled at
+    # install time; an editable checkout may run with PYTHONDONTWRITEBYTECODE).
+    import compileall
+
+    import langchain_gptoss
+
+    compileall.compile_dir(Path(langchain_gptoss.__file__).parent, quiet=1)
     samples: dict[str, list[float]] = {"gptoss": [], "core": []}
     for _ in range(runs):  # interleaved A B A B, so drift hits both alike
         for name, statement in IMPORTS.items():
