@@ -215,7 +215,13 @@ class EventReader:
         """Take one line; return the event it completes, if any."""
         data = self._decoder.feed(line)
         if data is None:
-            if self._idle is not None and time.monotonic() - self._last > self._idle:
+            # A data line is activity; anything else (comments) must not keep
+            # a stalled answer alive.
+            if (
+                self._idle is not None
+                and not line.startswith("data:")
+                and time.monotonic() - self._last > self._idle
+            ):
                 raise GptOssTimeoutError(_idle_message(self._idle))
             return None
         if self._idle is not None:
