@@ -47,7 +47,7 @@ from langchain_gptoss._structured import Method, structured_output
 from langchain_gptoss.version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 
     from langchain_core.callbacks import (
         AsyncCallbackManagerForLLMRun,
@@ -201,6 +201,11 @@ class ChatGptOss(BaseChatModel):
 
     @model_validator(mode="after")
     def _resolve_credentials_and_endpoint(self) -> Self:
+        self._derive_endpoint()
+        return self
+
+    def _derive_endpoint(self) -> None:
+        """Check the token, resolve URL, project and model, and set up clients."""
         if self.api_key is None or not self.api_key.get_secret_value().strip():
             msg = (
                 "No TIR auth token: pass api_key=... to ChatGptOss, or set "
@@ -219,7 +224,6 @@ class ChatGptOss(BaseChatModel):
                 "would cross the network unencrypted. Use https://.",
                 endpoint.root,
             )
-        return self
 
     # ------------------------------------------------------------ LangChain hooks
 
@@ -443,6 +447,15 @@ class ChatGptOss(BaseChatModel):
             fields["rate_limiter"] = LimiterRecipe(self.rate_limiter)
         state["__dict__"] = fields
         return state
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self:
+        """Copy the model; changed settings re-derive the endpoint and timeouts."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            copied._derive_endpoint()  # noqa: SLF001 - same class
+        return copied
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         """Copy the settings; share injected clients and the rate limiter."""

@@ -529,3 +529,14 @@ def test_injected_clients_are_never_closed(mode: str) -> None:
     assert not model.http_async_client.is_closed  # type: ignore[union-attr]
     run_invoke(model, mode, "again")
     assert len(recorder.requests) == 2
+
+
+def test_model_copy_with_new_settings_uses_them(mode: str) -> None:
+    recorder = Recorder(json_response(completion("both")))
+    model = make_model(recorder, timeout=30).model_copy(
+        update={"project_id": "p-7", "timeout": 5}
+    )
+    run_invoke(model, mode, "q")
+    assert "/project/p-7/" in str(recorder.requests[0].url)
+    assert model.project_id == 7
+    assert model._owned.sync().timeout.read == 5
