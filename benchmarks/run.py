@@ -260,7 +260,7 @@ def main() -> int:
             url, report, count=100 if quick else 500, repeats=3 if quick else 5
         )
         bench_memory(url, report, count=50 if quick else 200)
-    bench_import(report, runs=3 if quick else 9)
+    bench_import(report, runs=5 if quick else 21)
     print()
     if report.failed:
         print(f"targets missed: {', '.join(report.failed)}")

@@ -10,16 +10,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from langchain_core.messages import (
-    AIMessage,
-    AIMessageChunk,
-    InvalidToolCall,
+from langchain_core.messages.ai import AIMessage, AIMessageChunk, UsageMetadata
+from langchain_core.messages.content import InvalidToolCall
+from langchain_core.messages.tool import (
     ToolCall,
     ToolCallChunk,
+    invalid_tool_call,
+    tool_call,
+    tool_call_chunk,
 )
-from langchain_core.messages.ai import UsageMetadata
-from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs.chat_generation import ChatGeneration, ChatGenerationChunk
+from langchain_core.outputs.chat_result import ChatResult
 from pydantic import BaseModel
 
 from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError

@@ -12,8 +12,9 @@ from langchain_core.output_parsers.openai_tools import (
     PydanticToolsParser,
 )
 from langchain_core.output_parsers.transform import BaseCumulativeTransformOutputParser
-from langchain_core.outputs import Generation
-from langchain_core.runnables import RunnableMap, RunnablePassthrough
+from langchain_core.outputs.generation import Generation
+from langchain_core.runnables.base import RunnableMap
+from langchain_core.runnables.passthrough import RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.json import parse_partial_json
 from langchain_core.utils.pydantic import is_basemodel_subclass, is_pydantic_v1_subclass

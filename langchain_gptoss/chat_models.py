@@ -8,10 +8,10 @@ from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.rate_limiters import InMemoryRateLimiter
-from langchain_core.utils import secret_from_env
-from langchain_core.utils.utils import from_env
+from langchain_core.utils.utils import from_env, secret_from_env
 from pydantic import (
     ConfigDict,
     Field,
