@@ -167,6 +167,9 @@ class ChatGptOss(BaseChatModel):
 
     _endpoint: Endpoint = PrivateAttr()
     _owned: OwnedClients = PrivateAttr()
+    # Request headers for a JSON answer (False) and a stream (True); built once,
+    # since httpx normalises a plain dict of headers again on every request.
+    _headers: dict[bool, httpx.Headers] = PrivateAttr()
 
     # ------------------------------------------------------------------ validation
 
@@ -216,6 +219,19 @@ class ChatGptOss(BaseChatModel):
         endpoint = resolve_endpoint(self.base_url, self.project_id, explicit_model)
         self._endpoint = endpoint
         self._owned = OwnedClients(self._timeout())
+        token = self.api_key.get_secret_value()
+        self._headers = {
+            stream: httpx.Headers(
+                {
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "Accept": _http.SSE_CONTENT_TYPE if stream else "application/json",
+                    "User-Agent": _USER_AGENT,
+                    **(self.default_headers or {}),
+                }
+            )
+            for stream in (False, True)
+        }
         self.base_url, self.model = endpoint.root, endpoint.model
         self.project_id = int(endpoint.project_id)
         if sends_token_in_clear(endpoint.root):
@@ -376,20 +392,13 @@ class ChatGptOss(BaseChatModel):
             messages, params, stream=stream, stream_usage=stream_usage
         )
         token = self.api_key.get_secret_value() if self.api_key else ""
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Accept": _http.SSE_CONTENT_TYPE if stream else "application/json",
-            "User-Agent": _USER_AGENT,
-            **(self.default_headers or {}),
-        }
         return _http.Call(
             url=chat_completions_url(
                 self._endpoint,
                 params["model"],
                 project_query=self.include_project_query,
             ),
-            headers=headers,
+            headers=self._headers[stream],
             content=json.dumps(
                 body, ensure_ascii=False, separators=(",", ":")
             ).encode(),
