@@ -7,6 +7,7 @@ The sync and async halves mirror each other line for line; everything they compu
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -70,34 +71,41 @@ class Call:
 # ----------------------------------------------------------------------------- pure
 
 
-class SSEDecoder:
-    """Turns lines of a `text/event-stream` body into the data of each event."""
+class LineSplitter:
+    """Turns the bytes of a `text/event-stream` body into its lines.
 
-    __slots__ = ("_data",)
+    Only CR LF, LF and CR end a line in SSE. `str.splitlines` (and so httpx's
+    `iter_lines`) also splits at U+2028, U+0085 and the like, which JSON carries
+    unescaped inside strings: an answer containing one would break its event.
+    """
+
+    __slots__ = ("_after_cr", "_decoder", "_pending")
 
     def __init__(self) -> None:
-        """Start with no pending event."""
-        self._data: list[str] = []
+        """Start at the beginning of a body."""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._after_cr = False
 
-    def feed(self, line: str) -> str | None:
-        """Take one line (without its ending); return an event's data when one ends."""
-        if line.startswith("data:"):
-            value = line[5:]
-            self._data.append(value.removeprefix(" "))
-            return None
-        if line or not self._data:
-            # Comments (": keep-alive"), other fields, and blank lines that end
-            # an event without data carry nothing for us.
-            return None
-        return self.flush()
+    def feed(self, chunk: bytes) -> list[str]:
+        """Take the next bytes; return the lines they complete, without endings."""
+        text = self._decoder.decode(chunk)
+        if not text:
+            return []
+        if self._after_cr and text[0] == "\n":
+            text = text[1:]  # the LF of a CR LF split across two chunks
+        self._after_cr = text.endswith("\r")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        return lines
 
-    def flush(self) -> str | None:
-        """Return the pending event's data, if any (at the end of the body)."""
-        if not self._data:
-            return None
-        data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
-        self._data = []
-        return data
+    def finish(self) -> list[str]:
+        """At the end of the body: the last line, if it had no ending."""
+        last = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        return [last] if last else []
 
 
 def decode_event(data: str, secret: str = "") -> dict[str, Any]:
@@ -195,59 +203,71 @@ def stream_timeout(base: httpx.Timeout, idle_timeout: float | None) -> httpx.Tim
 
 
 class EventReader:
-    """Turns body lines into decoded events and watches the gap between events.
+    """Turns body bytes into the data of each event; watches the gap between events.
 
-    A silent connection is caught by the read timeout (`stream_timeout`); this
-    catches a server that keeps the connection busy with comments only.
+    The data is decoded by `decode_event` one event at a time, so that a bad event
+    never hides the good ones before it. A silent connection is caught by the read
+    timeout (`stream_timeout`); this catches a server that keeps the connection
+    busy with comments only.
     """
 
-    __slots__ = ("_decoder", "_idle", "_last", "_secret", "done")
+    __slots__ = ("_data", "_idle", "_last", "_lines", "done")
 
     def __init__(self, call: Call) -> None:
         """Start reading the body of `call`'s response."""
-        self._decoder = SSEDecoder()
-        self._secret = call.secret
+        self._lines = LineSplitter()
+        self._data: list[str] = []  # the data lines of the event being read
         self._idle = call.idle_timeout
         self._last = time.monotonic()
         self.done = False
 
-    def feed(self, line: str) -> dict[str, Any] | None:
-        """Take one line; return the event it completes, if any."""
-        data = self._decoder.feed(line)
-        if data is None:
-            # A data line is activity; anything else (comments) must not keep
-            # a stalled answer alive.
-            if (
-                self._idle is not None
-                and not line.startswith("data:")
-                and time.monotonic() - self._last > self._idle
-            ):
-                raise GptOssTimeoutError(_idle_message(self._idle))
-            return None
-        if self._idle is not None:
-            self._last = time.monotonic()
-        if data == DONE:
-            self.done = True
-            return None
-        return decode_event(data, self._secret)
+    def feed(self, chunk: bytes) -> list[str]:
+        """Take the next bytes of the body; return the data of events they complete.
 
-    def finish(self) -> None:
-        """At the end of the body: raise unless the stream was complete."""
-        if not self.done and self._decoder.flush() != DONE:
+        Nothing after `data: [DONE]` is read; `done` tells that it came.
+        """
+        return self._read(self._lines.feed(chunk))
+
+    def finish(self) -> list[str]:
+        """At the end of the body: the events left; raise unless it was complete."""
+        events = self._read(self._lines.finish())
+        # A last `data: [DONE]` without the blank line after it still counts.
+        if not self.done and "\n".join(self._data) != DONE:
             raise GptOssStreamError(_NO_DONE, retryable=True)
+        return events
+
+    def _read(self, lines: list[str]) -> list[str]:
+        events = []
+        for line in lines:
+            if line.startswith("data:"):
+                self._data.append(line[5:].removeprefix(" "))
+            elif not line and self._data:  # a blank line ends an event
+                data = "\n".join(self._data)
+                self._data = []
+                if self._idle is not None:
+                    self._last = time.monotonic()
+                if data == DONE:
+                    self.done = True
+                    break
+                events.append(data)
+            elif self._idle is not None and time.monotonic() - self._last > self._idle:
+                # Comments, other fields and stray blank lines carry nothing for
+                # us and must not keep a stalled answer alive.
+                raise GptOssTimeoutError(_idle_message(self._idle))
+        return events
 
 
 # ------------------------------------------------------------------------------ sync
 
 
-def _drain(lines: Iterator[str]) -> None:
+def _drain(chunks: Iterator[bytes]) -> None:
     """Read what follows `[DONE]`, so the connection can be reused.
 
     httpx closes a connection whose body was not read to the end. The answer is
     complete by now, so a failure here only costs that connection.
     """
     with contextlib.suppress(httpx.HTTPError):
-        for _ in lines:
+        for _ in chunks:
             pass
 
 
@@ -318,24 +338,24 @@ def _open_events(
             if not _is_sse(response):
                 raise _stream_error_for(response, response.read(), call.secret)
             reader = EventReader(call)
-            lines = response.iter_lines()
-            for line in lines:
-                event = reader.feed(line)
+            chunks = response.iter_bytes()
+            for chunk in chunks:
+                for data in reader.feed(chunk):
+                    yield decode_event(data, call.secret)
                 if reader.done:
-                    _drain(lines)
+                    _drain(chunks)
                     return
-                if event is not None:
-                    yield event
-            reader.finish()
+            for data in reader.finish():
+                yield decode_event(data, call.secret)
 
 
 # ----------------------------------------------------------------------------- async
 
 
-async def _adrain(lines: AsyncIterator[str]) -> None:
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
     """Read what follows `[DONE]`, so the connection can be reused."""
     with contextlib.suppress(httpx.HTTPError):
-        async for _ in lines:
+        async for _ in chunks:
             pass
 
 
@@ -407,12 +427,12 @@ async def _aopen_events(
             if not _is_sse(response):
                 raise _stream_error_for(response, await response.aread(), call.secret)
             reader = EventReader(call)
-            lines = response.aiter_lines()
-            async for line in lines:
-                event = reader.feed(line)
+            chunks = response.aiter_bytes()
+            async for chunk in chunks:
+                for data in reader.feed(chunk):
+                    yield decode_event(data, call.secret)
                 if reader.done:
-                    await _adrain(lines)
+                    await _adrain(chunks)
                     return
-                if event is not None:
-                    yield event
-            reader.finish()
+            for data in reader.finish():
+                yield decode_event(data, call.secret)

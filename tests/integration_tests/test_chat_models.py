@@ -179,6 +179,21 @@ def test_stream_framing_variants(emulator: TirEmulator, mode: str) -> None:
     assert framed.usage_metadata == reference.usage_metadata
 
 
+def test_unicode_line_separators_inside_text_survive_the_stream(
+    emulator: TirEmulator, mode: str
+) -> None:
+    # vLLM writes JSON without escaping U+2028, U+2029 or U+0085; a line reader
+    # built on str.splitlines() would cut the event at them.
+    text = "line\u2028para\u2029next\u0085end"
+    emulator.responder = lambda _body: Reply(reasoning=f"think {text}", content=text)
+    for crlf in (False, True):
+        emulator.crlf = crlf
+        whole = summed(stream(connect(emulator), mode, "hi"))
+        assert whole.content == text
+        assert whole.additional_kwargs["reasoning_content"] == f"think {text}"
+    assert invoke(connect(emulator), mode, "hi").content == text
+
+
 def test_scripted_reply_and_stop_reason(emulator: TirEmulator, mode: str) -> None:
     emulator.responder = lambda _body: Reply(
         reasoning="Count up.", content="one two three"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import itertools
 import time
 
 import pytest
@@ -20,7 +21,9 @@ from langchain_gptoss import (
 )
 from langchain_gptoss._http import (
     MAX_RETRY_AFTER,
-    SSEDecoder,
+    Call,
+    EventReader,
+    LineSplitter,
     decode_event,
     retry_delay,
 )
@@ -31,25 +34,84 @@ from langchain_gptoss._status import (
 )
 
 
-def decode(lines: list[str]) -> list[str]:
-    decoder = SSEDecoder()
-    out = [d for line in lines if (d := decoder.feed(line)) is not None]
-    tail = decoder.flush()
-    return [*out, tail] if tail is not None else out
+def read(*chunks: bytes) -> tuple[list[dict[str, object]], bool]:
+    """The decoded events of a body sent in `chunks`, and whether DONE came."""
+    reader = EventReader(Call(url="https://tir.test", headers={}, content=b""))
+    data = [each for chunk in chunks for each in reader.feed(chunk)]
+    return [decode_event(each) for each in data + reader.finish()], reader.done
 
 
-def test_sse_decoder_handles_comments_fields_and_multiline() -> None:
-    lines = [
-        ": keep-alive",
-        "",
-        "event: x",
-        "id: 3",
-        'data: {"a":',
-        "data:1}",
-        "",
-        "data:[DONE]",
-    ]
-    assert decode(lines) == ['{"a":\n1}', "[DONE]"]
+def test_event_reader_handles_comments_fields_and_multiline_data() -> None:
+    body = (
+        b": keep-alive\n\nevent: x\nid: 3\n"
+        b'data: {"a":\ndata:1}\n\n'
+        b'data: {"b": 2}\n\n'
+        b"data:[DONE]"
+    )
+    assert read(body) == ([{"a": 1}, {"b": 2}], False)  # DONE at EOF, no blank line
+    assert read(body + b"\n\n") == ([{"a": 1}, {"b": 2}], True)
+
+
+def test_event_reader_stops_at_done() -> None:
+    events, done = read(b'data: {"a": 1}\n\ndata: [DONE]\n\ndata: {"late": 1}\n\n')
+    assert (events, done) == ([{"a": 1}], True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b'data: {"a": 1}\n\n', b'data: {"a": 1}\n\ndata: [DO', b"data: [DONE]x"],
+)
+def test_event_reader_calls_a_body_without_done_incomplete(body: bytes) -> None:
+    with pytest.raises(GptOssStreamError, match=r"ended before data: \[DONE\]") as info:
+        read(body)
+    assert info.value.is_retryable is True
+
+
+def split_lines(body: bytes, cuts: list[int]) -> list[str]:
+    """The lines of `body`, fed to a LineSplitter in pieces cut at `cuts`."""
+    splitter = LineSplitter()
+    bounds = [0, *cuts, len(body)]
+    lines = []
+    for start, end in itertools.pairwise(bounds):
+        lines += splitter.feed(body[start:end])
+    return lines + splitter.finish()
+
+
+SSE_BODY = (
+    'data: {"c":"x\u2028y\u2029z\u0085w\u00e9"}\r\n\r\n'
+    ": keep-alive\r\r"
+    'data: {"c":"\u20ac"}\n\n'
+    "data: [DONE]"
+).encode()
+SSE_LINES = [
+    'data: {"c":"x\u2028y\u2029z\u0085w\u00e9"}',
+    "",
+    ": keep-alive",
+    "",
+    'data: {"c":"\u20ac"}',
+    "",
+    "data: [DONE]",
+]
+
+
+def test_line_splitter_ends_lines_only_at_cr_and_lf() -> None:
+    # U+2028, U+2029 and U+0085 sit unescaped inside JSON strings; splitlines()
+    # would cut the event there.
+    assert split_lines(SSE_BODY, []) == SSE_LINES
+
+
+@pytest.mark.parametrize("cut", range(1, len(SSE_BODY)))
+def test_line_splitter_at_every_cut(cut: int) -> None:
+    # Cuts fall inside CR LF pairs and inside multi-byte UTF-8 characters.
+    assert split_lines(SSE_BODY, [cut]) == SSE_LINES
+
+
+def test_line_splitter_in_single_bytes() -> None:
+    assert split_lines(SSE_BODY, list(range(1, len(SSE_BODY)))) == SSE_LINES
+
+
+def test_line_splitter_replaces_invalid_utf8_rather_than_failing() -> None:
+    assert split_lines(b"data: \xff\xfe\nrest", []) == ["data: \ufffd\ufffd", "rest"]
 
 
 def test_decode_event_errors() -> None:
