@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import json
 import logging
 import random
 import time
@@ -21,6 +20,7 @@ import httpx
 
 from langchain_gptoss._status import (
     error_from_response,
+    load_json,
     message_from_json,
     parse_json_body,
     redact,
@@ -111,7 +111,7 @@ class LineSplitter:
 def decode_event(data: str, secret: str = "") -> dict[str, Any]:
     """Parse one event's data; raise on malformed JSON or an error event."""
     try:
-        event = json.loads(data)
+        event = load_json(data)
     except ValueError:
         event = None
     if not isinstance(event, dict):

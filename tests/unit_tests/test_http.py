@@ -29,6 +29,7 @@ from langchain_gptoss._http import (
 )
 from langchain_gptoss._status import (
     error_from_response,
+    load_json,
     retry_after_seconds,
     server_message,
 )
@@ -112,6 +113,16 @@ def test_line_splitter_in_single_bytes() -> None:
 
 def test_line_splitter_replaces_invalid_utf8_rather_than_failing() -> None:
     assert split_lines(b"data: \xff\xfe\nrest", []) == ["data: \ufffd\ufffd", "rest"]
+
+
+def test_load_json_falls_back_for_lone_surrogates_and_rejects_junk() -> None:
+    assert load_json('{"a":"\\ud800","n":123456789012345678901234567890}') == {
+        "a": "\ud800",
+        "n": 123456789012345678901234567890,
+    }
+    for junk in ('{"a": ', "", b"\xff", "[1] 2"):
+        with pytest.raises(ValueError):
+            load_json(junk)
 
 
 def test_decode_event_errors() -> None:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from langchain_gptoss import GptOssError
+from langchain_gptoss._status import load_json
 from tests.unit_tests.conftest import (
     Pieces,
     Recorder,
@@ -150,3 +151,20 @@ def test_arbitrary_bytes_give_a_result_or_a_typed_error(
     body = (BODIES["both"][:300] if prefix else b"") + noise
     with contextlib.suppress(GptOssError):
         run_stream(make_model(Recorder(respond(cut(body, points)))), mode, "q")
+
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@PROPERTY_SETTINGS
+@given(value=ANY_JSON, ascii_only=st.booleans())
+def test_load_json_reads_what_json_reads(value: Any, ascii_only: bool) -> None:
+    # Lone surrogates in st.text() come out as escapes with ensure_ascii, which
+    # pydantic-core refuses and load_json hands on to json.
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert load_json(text) == json.loads(text)
+    assert load_json(text.encode("utf-8", "surrogatepass")) == json.loads(text)
