@@ -252,9 +252,9 @@ def main() -> int:
     report = Report()
     print("Each line: ChatGptOss measured against a reference in this same run.\n")
     with emulator_process() as url:
-        bench_streaming(url, report, repeats=3 if quick else 11)
+        bench_streaming(url, report, repeats=3 if quick else 21)
         bench_small_invoke(
-            url, report, calls=100 if quick else 300, repeats=3 if quick else 9
+            url, report, calls=100 if quick else 300, repeats=3 if quick else 15
         )
         bench_concurrent_invoke(
             url, report, count=100 if quick else 500, repeats=3 if quick else 5
