@@ -95,6 +95,7 @@ class Source:
         topic: What the prompt is about (after "about", else ``phrase``).
         prose: Write short sentences for free-form strings (structured output)
             instead of copying ``phrase`` (tool arguments).
+        words: The prompt's words, lower-cased, for choosing among enum values.
     """
 
     def __init__(self, text: str, *, prose: bool = False) -> None:
@@ -105,6 +106,12 @@ class Source:
         self.phrase = _after("in", rest) or _last_words(rest) or "example"
         self.topic = _after("about", rest, _TOPIC_CUT) or self.phrase
         self.prose = prose
+        self.words = set(re.findall(r"\w+", text.lower()))
+
+    def choose(self, options: list[Any]) -> Any:
+        """Return the first option the prompt names as a word, else the first."""
+        named = (o for o in options if isinstance(o, str) and o.lower() in self.words)
+        return next(named, options[0])
 
     def string(self, name: str, schema: dict[str, Any]) -> str:
         """Return the next quoted span, else a value derived from the prompt."""
@@ -193,8 +200,9 @@ def fill(
     """Return a value of ``schema`` built from ``source``.
 
     Every property is filled, optional ones too, in schema order; ``$ref`` (into
-    ``$defs`` or ``definitions``), ``anyOf``/``oneOf``/``allOf``, ``enum`` and
-    ``const`` are honoured; arrays stay empty.
+    ``$defs`` or ``definitions``), ``anyOf``/``oneOf``/``allOf``, ``enum`` (the
+    value the prompt names, else the first) and ``const`` are honoured; arrays
+    stay empty.
     """
     if not isinstance(schema, dict):
         return {}
@@ -210,7 +218,7 @@ def fill(
     if "const" in schema:
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
+        return source.choose(schema["enum"])
     kind = _kind(schema)
     if kind == "object":
         properties = schema.get("properties")

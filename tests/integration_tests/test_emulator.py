@@ -1487,8 +1487,12 @@ def test_argument_synthesis(emu: TirEmulator, client: httpx.Client) -> None:
         "inner": {"when": "beta", "ok": True, "tags": [], "size": "small", "nothing": None},
         "maybe": "Store", "fixed": "v1", "mixed": 0, "both": {"x": 0},
     }  # fmt: skip
+    body = ask(client, emu, "Store it, large", tools=[tool], tool_choice="required")
+    arguments = json.loads(only_call(body.json())["arguments"])
+    assert arguments["inner"]["size"] == "large"  # the enum value the prompt names
     body = ask(client, emu, "Store it", tools=[tool], tool_choice="required").json()
     arguments = json.loads(only_call(body)["arguments"])
+    assert arguments["inner"]["size"] == "small"  # else the first
     assert (arguments["label"], arguments["count"], arguments["fallback"]) == (
         "Store it",
         0,
