@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,11 +12,14 @@ from langchain_gptoss.testing import TirEmulator
 
 
 @contextmanager
-def chat_model(**kwargs: Any) -> Iterator[ChatGptOss]:
+def chat_model(
+    *, on_emulator: Callable[[TirEmulator], None] | None = None, **kwargs: Any
+) -> Iterator[ChatGptOss]:
     """Yield a model for TIR if E2E_TIR_ACCESS_TOKEN and E2E_TIR_PROJECT_ID are set.
 
-    Otherwise start the bundled TIR emulator on loopback and point the model at it.
-    The first line printed says which one is used.
+    Otherwise start the bundled TIR emulator on loopback and point the model at it;
+    `on_emulator` may set the emulator up first (e.g. inject faults). The first
+    line printed says which one is used.
     """
     if os.environ.get("E2E_TIR_ACCESS_TOKEN") and os.environ.get("E2E_TIR_PROJECT_ID"):
         model = ChatGptOss(**kwargs)
@@ -26,8 +29,10 @@ def chat_model(**kwargs: Any) -> Iterator[ChatGptOss]:
     with TirEmulator() as emulator:
         print(
             "E2E_TIR_ACCESS_TOKEN / E2E_TIR_PROJECT_ID not set: using the local TIR "
-            f"emulator at {emulator.base_url} (deterministic answers)."
+            f"emulator at {emulator.base_url} (answers are deterministic stand-ins)."
         )
+        if on_emulator is not None:
+            on_emulator(emulator)
         yield ChatGptOss(
             base_url=emulator.base_url,
             api_key=emulator.token,
