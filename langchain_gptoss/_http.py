@@ -228,13 +228,15 @@ class EventReader:
         """
         return self._read(self._lines.feed(chunk))
 
-    def finish(self) -> list[str]:
-        """At the end of the body: the events left; raise unless it was complete."""
-        events = self._read(self._lines.finish())
-        # A last `data: [DONE]` without the blank line after it still counts.
+    def finish(self) -> None:
+        """At the end of the body: raise unless the stream was complete.
+
+        Only a blank line ends an event, so none is left to hand out here; but a
+        last `data: [DONE]` without the blank line after it still counts.
+        """
+        self._read(self._lines.finish())
         if not self.done and "\n".join(self._data) != DONE:
             raise GptOssStreamError(_NO_DONE, retryable=True)
-        return events
 
     def _read(self, lines: list[str]) -> list[str]:
         events = []
@@ -345,8 +347,7 @@ def _open_events(
                 if reader.done:
                     _drain(chunks)
                     return
-            for data in reader.finish():
-                yield decode_event(data, call.secret)
+            reader.finish()
 
 
 # ----------------------------------------------------------------------------- async
@@ -434,5 +435,4 @@ async def _aopen_events(
                 if reader.done:
                     await _adrain(chunks)
                     return
-            for data in reader.finish():
-                yield decode_event(data, call.secret)
+            reader.finish()

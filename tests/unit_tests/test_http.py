@@ -39,7 +39,8 @@ def read(*chunks: bytes) -> tuple[list[dict[str, object]], bool]:
     """The decoded events of a body sent in `chunks`, and whether DONE came."""
     reader = EventReader(Call(url="https://tir.test", headers={}, content=b""))
     data = [each for chunk in chunks for each in reader.feed(chunk)]
-    return [decode_event(each) for each in data + reader.finish()], reader.done
+    reader.finish()
+    return [decode_event(each) for each in data], reader.done
 
 
 def test_event_reader_handles_comments_fields_and_multiline_data() -> None:
