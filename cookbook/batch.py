@@ -16,9 +16,9 @@ to the bundled emulator (and says so on its first line).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +88,9 @@ def summarize(prompts: list[str], results: list[Any], seconds: float) -> None:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    parser = argparse.ArgumentParser(description="Send many prompts through abatch.")
+    parser.add_argument("prompts", type=int, nargs="?", default=300, help="how many")
+    count = parser.parse_args().prompts
     prompts = [
         f"In one short sentence, what is {n} squared?" for n in range(1, count + 1)
     ]
