@@ -157,21 +157,28 @@ def load_json(data: str | bytes) -> Any:
 def parse_json_body(
     status: int, headers: Mapping[str, str], content: bytes, secret: str = ""
 ) -> dict[str, Any]:
-    """Return a successful response's JSON object, or raise the mapped error."""
-    text = content.decode("utf-8", errors="replace")
+    """Return a successful response's JSON object, or raise the mapped error.
+
+    The body is decoded to text only for an error message, never on success.
+    """
     if status >= 400:  # noqa: PLR2004
-        raise error_from_response(status, headers, text, secret)
+        raise error_from_response(status, headers, _text(content), secret)
     try:
         payload = load_json(content)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
+        text = _text(content)
         msg = f"Expected a JSON object, got: {redact(text[:200], secret)!r}"
         raise GptOssAPIError(msg, status_code=status, body=redact(text, secret))
     if "choices" not in payload and payload.get("error"):
         error = payload["error"]
         code = error.get("code") if isinstance(error, dict) else None
         raise error_from_response(
-            code if isinstance(code, int) else 500, headers, text, secret
+            code if isinstance(code, int) else 500, headers, _text(content), secret
         )
     return payload
+
+
+def _text(content: bytes) -> str:
+    return content.decode("utf-8", errors="replace")
