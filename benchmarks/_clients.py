@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -40,6 +41,23 @@ def chat_openai(base_url: str) -> BaseChatModel:
     )
 
 
+def chat_url(base_url: str) -> str:
+    return openai_base(base_url) + "/chat/completions"
+
+
+def open_stream(
+    client: httpx.Client, base_url: str, prompt: str
+) -> AbstractContextManager[httpx.Response]:
+    """POST `prompt` for a streamed answer, as a raw client does."""
+    return client.stream(
+        "POST",
+        chat_url(base_url),
+        params=QUERY,
+        headers=HEADERS,
+        json=_body(prompt, stream=True),
+    )
+
+
 def _body(prompt: str, *, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": MODEL,
@@ -53,10 +71,7 @@ def _body(prompt: str, *, stream: bool) -> dict[str, Any]:
 def raw_stream(client: httpx.Client, base_url: str, prompt: str) -> int:
     """The floor for any client: post, read the SSE lines, json.loads each event."""
     events = 0
-    url = openai_base(base_url) + "/chat/completions"
-    with client.stream(
-        "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
-    ) as response:
+    with open_stream(client, base_url, prompt) as response:
         for line in response.iter_lines():
             if line.startswith("data: {"):
                 json.loads(line[6:])
@@ -66,7 +81,7 @@ def raw_stream(client: httpx.Client, base_url: str, prompt: str) -> int:
 
 async def raw_astream(client: httpx.AsyncClient, base_url: str, prompt: str) -> int:
     events = 0
-    url = openai_base(base_url) + "/chat/completions"
+    url = chat_url(base_url)
     async with client.stream(
         "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
     ) as response:
@@ -78,14 +93,14 @@ async def raw_astream(client: httpx.AsyncClient, base_url: str, prompt: str) -> 
 
 
 def raw_invoke(client: httpx.Client, base_url: str, prompt: str) -> Any:
-    url = openai_base(base_url) + "/chat/completions"
+    url = chat_url(base_url)
     return client.post(
         url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=False)
     ).json()
 
 
 async def raw_ainvoke(client: httpx.AsyncClient, base_url: str, prompt: str) -> Any:
-    url = openai_base(base_url) + "/chat/completions"
+    url = chat_url(base_url)
     response = await client.post(
         url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=False)
     )
@@ -152,16 +167,12 @@ class NoIOChatModel(BaseChatModel):
 def floor_for(base_url: str, prompt: str) -> NoIOChatModel:
     """A no-I/O model with one chunk per event of the real answer to `prompt`."""
     templates: list[tuple[str, str]] = []
-    with httpx.Client() as client:
-        url = openai_base(base_url) + "/chat/completions"
-        with client.stream(
-            "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
-        ) as response:
-            for line in response.iter_lines():
-                if line.startswith("data: {"):
-                    event = json.loads(line[6:])
-                    delta = (event.get("choices") or [{}])[0].get("delta") or {}
-                    templates.append(
-                        (delta.get("reasoning") or "", delta.get("content") or "")
-                    )
+    with httpx.Client() as client, open_stream(client, base_url, prompt) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                event = json.loads(line[6:])
+                delta = (event.get("choices") or [{}])[0].get("delta") or {}
+                templates.append(
+                    (delta.get("reasoning") or "", delta.get("content") or "")
+                )
     return NoIOChatModel(templates=templates)

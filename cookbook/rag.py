@@ -129,7 +129,8 @@ def main() -> None:
         chain = RunnableParallel(question=lambda q: q, docs=retriever).assign(
             answer=answer
         )
-        print(f"{len(passages)} passages from {len(list(DOCS.glob('*.md')))} notes")
+        notes = {p.metadata["source"] for p in passages}
+        print(f"{len(passages)} passages from {len(notes)} notes")
         for question in QUESTIONS:
             result: dict[str, Any] = chain.invoke(question)
             print(f"\nQ: {question}\nA: {result['answer']}")

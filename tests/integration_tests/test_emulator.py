@@ -1688,27 +1688,15 @@ def test_also_serves_other_slugs() -> None:
         headers = {"Authorization": f"Bearer {emu.token}"}
         base = f"{emu.base_url}/project/p-{emu.project_id}/genai"
         with httpx.Client() as client:
-            other = client.post(
-                f"{base}/gpt_oss_20b/v1/chat/completions",
-                headers=headers,
-                json={
-                    "model": "gpt_oss_20b",
-                    "messages": [{"role": "user", "content": "hi"}],
-                },
-            )
-            wrong_body = client.post(
-                f"{base}/gpt_oss_20b/v1/chat/completions",
-                headers=headers,
-                json={
-                    "model": "gpt_oss_120b",
-                    "messages": [{"role": "user", "content": "hi"}],
-                },
-            )
-            unknown = client.post(
-                f"{base}/llama/v1/chat/completions",
-                headers=headers,
-                json={"messages": [{"role": "user", "content": "hi"}]},
-            )
+
+            def post(slug: str, **model: str) -> httpx.Response:
+                body = {"messages": [{"role": "user", "content": "hi"}], **model}
+                url = f"{base}/{slug}/v1/chat/completions"
+                return client.post(url, headers=headers, json=body)
+
+            other = post("gpt_oss_20b", model="gpt_oss_20b")
+            wrong_body = post("gpt_oss_20b", model="gpt_oss_120b")
+            unknown = post("llama")
     assert other.status_code == 200
     assert other.json()["model"] == "gpt_oss_20b"
     assert wrong_body.status_code == 404
