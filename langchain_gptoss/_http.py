@@ -60,7 +60,7 @@ MAX_RETRY_AFTER = 60.0
 class Call:
     """One prepared HTTP request; its repr never shows headers or the token."""
 
-    url: str
+    url: httpx.URL | str
     headers: Mapping[str, str] = field(repr=False)
     content: bytes = field(repr=False)
     max_retries: int = DEFAULT_MAX_RETRIES

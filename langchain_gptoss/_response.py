@@ -217,7 +217,6 @@ def chunk_from_event(
 
 
 def _result_from_response(response: dict[str, Any]) -> ChatResult:
-    usage = usage_from_wire(response.get("usage"))
     generations = []
     for choice in response.get("choices") or ():
         wire = choice.get("message") or {}
@@ -231,21 +230,23 @@ def _result_from_response(response: dict[str, Any]) -> ChatResult:
         metadata = _finish_metadata(response, choice, answered=answered)
         if choice.get("logprobs"):
             metadata["logprobs"] = choice["logprobs"]
-        message = AIMessage(
-            content=content,
-            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
-            response_metadata=metadata,
-            usage_metadata=usage,
-            tool_calls=calls,
-            invalid_tool_calls=invalid_calls,
-            id=response.get("id"),
-        )
-        generations.append(
-            ChatGeneration(
-                message=message,
-                generation_info={"finish_reason": choice.get("finish_reason")},
+        fields: dict[str, Any] = {
+            "content": content,
+            "additional_kwargs": {"reasoning_content": reasoning} if reasoning else {},
+            "response_metadata": metadata,
+            "usage_metadata": usage_from_wire(response.get("usage")),
+            "tool_calls": calls,
+            "invalid_tool_calls": invalid_calls,
+            "id": response.get("id"),
+        }
+        info = {"finish_reason": choice.get("finish_reason")}
+        if calls or invalid_calls:
+            generation = ChatGeneration(
+                message=AIMessage(**fields), generation_info=info
             )
-        )
+        else:
+            generation = text_generation(fields, info)
+        generations.append(generation)
     if not generations:
         msg = f"The response has no choices: {str(response)[:200]}"
         raise GptOssAPIError(msg, status_code=200)
@@ -255,7 +256,11 @@ def _result_from_response(response: dict[str, Any]) -> ChatResult:
         "system_fingerprint": response.get("system_fingerprint"),
         "token_usage": response.get("usage"),
     }
-    return ChatResult(generations=generations, llm_output=llm_output)
+    return _unvalidated(
+        ChatResult,
+        {"generations", "llm_output"},
+        {"generations": generations, "llm_output": llm_output},
+    )
 
 
 def _chunk_from_event(
@@ -322,6 +327,43 @@ def _chunk_from_event(
     return text_chunk(content, additional_kwargs, metadata, event.get("id"), info)
 
 
+def text_generation(
+    fields: dict[str, Any], generation_info: dict[str, Any]
+) -> ChatGeneration:
+    """A whole answer without tool calls, built without pydantic validation.
+
+    Validating the message and its generation cost as much as the rest of our
+    work per call. `fields` holds every `AIMessage` field but `type` and `name`,
+    each already of its declared type; a unit test checks the result equals the
+    validated construction.
+    """
+    message = _unvalidated(
+        AIMessage,
+        set(fields),
+        {
+            "content": fields["content"],
+            "additional_kwargs": fields["additional_kwargs"],
+            "response_metadata": fields["response_metadata"],
+            "type": "ai",
+            "name": None,
+            "id": fields["id"],
+            "tool_calls": fields["tool_calls"],
+            "invalid_tool_calls": fields["invalid_tool_calls"],
+            "usage_metadata": fields["usage_metadata"],
+        },
+    )
+    return _unvalidated(
+        ChatGeneration,
+        {"message", "generation_info", "text"},
+        {
+            "text": fields["content"],
+            "generation_info": generation_info,
+            "type": "ChatGeneration",
+            "message": message,
+        },
+    )
+
+
 def text_chunk(
     content: str,
     additional_kwargs: dict[str, Any],
@@ -372,11 +414,14 @@ def _unvalidated(
 ) -> _Model:
     """What `model_construct` does, without its per-field default handling."""
     instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", fields_set)
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
     return instance
+
+
+_set = object.__setattr__  # BaseModel's own __setattr__ would validate
 
 
 def _v1_blocks(

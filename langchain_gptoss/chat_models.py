@@ -170,6 +170,8 @@ class ChatGptOss(BaseChatModel):
     # Request headers for a JSON answer (False) and a stream (True); built once,
     # since httpx normalises a plain dict of headers again on every request.
     _headers: dict[bool, httpx.Headers] = PrivateAttr()
+    # The usual request URL, parsed once: httpx parses a str URL on every request.
+    _parsed_url: dict[str, httpx.URL] = PrivateAttr()
 
     # ------------------------------------------------------------------ validation
 
@@ -233,6 +235,10 @@ class ChatGptOss(BaseChatModel):
             for stream in (False, True)
         }
         self.base_url, self.model = endpoint.root, endpoint.model
+        url = chat_completions_url(
+            endpoint, self.model, project_query=self.include_project_query
+        )
+        self._parsed_url = {url: httpx.URL(url)}
         self.project_id = int(endpoint.project_id)
         if sends_token_in_clear(endpoint.root):
             logger.warning(
@@ -392,12 +398,11 @@ class ChatGptOss(BaseChatModel):
             messages, params, stream=stream, stream_usage=stream_usage
         )
         token = self.api_key.get_secret_value() if self.api_key else ""
+        url = chat_completions_url(
+            self._endpoint, params["model"], project_query=self.include_project_query
+        )
         return _http.Call(
-            url=chat_completions_url(
-                self._endpoint,
-                params["model"],
-                project_query=self.include_project_query,
-            ),
+            url=self._parsed_url.get(url, url),
             headers=self._headers[stream],
             content=json.dumps(
                 body, ensure_ascii=False, separators=(",", ":")

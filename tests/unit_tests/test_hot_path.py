@@ -1,4 +1,4 @@
-"""Guards on the streaming hot path that need no clock (benchmarks/ has the timings)."""
+"""Guards on the hot paths that need no clock (benchmarks/ has the timings)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessageChunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from langchain_gptoss._response import text_chunk
+from langchain_gptoss._response import result_from_response, text_chunk
 from tests.unit_tests.conftest import (
     Recorder,
     make_model,
@@ -77,3 +77,71 @@ def test_unvalidated_chunks_equal_validated_ones(
     assert fast.model_fields_set == slow.model_fields_set
     assert fast.message.model_fields_set == slow.message.model_fields_set
     assert (fast + slow).message.content == content * 2
+
+
+def completion(message: dict[str, Any], usage: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "model": "openai/gpt-oss-120b",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage,
+    }
+
+
+TEXT_ANSWERS = [
+    completion(
+        {"role": "assistant", "content": "Hi.", "reasoning": "Greet."},
+        {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+    ),
+    completion({"role": "assistant", "content": None, "tool_calls": []}, None),
+]
+
+
+@pytest.mark.parametrize("response", TEXT_ANSWERS)
+def test_a_text_answer_is_built_without_validation(response: dict[str, Any]) -> None:
+    assert validations_during(lambda: result_from_response(response)) == 0
+
+
+@pytest.mark.parametrize("response", TEXT_ANSWERS)
+def test_unvalidated_results_equal_validated_ones(response: dict[str, Any]) -> None:
+    fast = result_from_response(response)
+    fields = fast.generations[0].message.__dict__
+    message = AIMessage(**{k: v for k, v in fields.items() if k not in {"type", "name"}})
+    generation = ChatGeneration(
+        message=message, generation_info=fast.generations[0].generation_info
+    )
+    slow = ChatResult(generations=[generation], llm_output=fast.llm_output)
+    assert fast == slow
+    assert fast.generations[0].text == slow.generations[0].text
+    for fast_model, slow_model in [
+        (fast, slow),
+        (fast.generations[0], slow.generations[0]),
+        (fast.generations[0].message, slow.generations[0].message),
+    ]:
+        assert fast_model.model_dump() == slow_model.model_dump()
+        assert fast_model.model_fields_set == slow_model.model_fields_set
+        assert repr(fast_model) == repr(slow_model)
+
+
+def test_an_answer_with_tool_calls_equals_the_validated_message() -> None:
+    response = completion(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1}'},
+                }
+            ],
+        },
+        None,
+    )
+    message = result_from_response(response).generations[0].message
+    assert message == AIMessage(
+        content="",
+        tool_calls=[{"name": "add", "args": {"a": 1}, "id": "call_1"}],
+        response_metadata=message.response_metadata,
+        id="chatcmpl-1",
+    )
