@@ -120,16 +120,23 @@ def bench_small_invoke(url: str, report: Report, calls: int, repeats: int) -> No
     model = clients.gptoss(url)
     floor = clients.floor_for(url, SHORT)
     with httpx.Client() as raw:
-        t_raw, t_ours, t_floor = medians(
+
+        def at_the_limit() -> None:
+            # Raw httpx, then LangChain's own invoke: together, as a model's call
+            # runs them, so each pays for the caches the other one cooled.
+            clients.raw_invoke(raw, url, SHORT)
+            floor.invoke(SHORT)
+
+        t_raw, t_ours, t_limit = medians(
             repeats,
             lambda: [clients.raw_invoke(raw, url, SHORT) for _ in range(calls)],
             lambda: [model.invoke(SHORT) for _ in range(calls)],
-            lambda: [floor.invoke(SHORT) for _ in range(calls)],
+            lambda: [at_the_limit() for _ in range(calls)],
         )
     detail = (
         f"{t_ours / calls * 1e3:.2f} ms vs {t_raw / calls * 1e3:.2f} ms a call; "
-        f"LangChain's own invoke (no I/O) {t_floor / calls * 1e3:.2f} ms, so any "
-        f"LangChain model is at {(t_raw + t_floor) / t_raw:.2f} or more"
+        f"a client at the limit (raw httpx + LangChain's no-I/O invoke) would "
+        f"reach {t_limit / t_raw:.2f}"
     )
     report.line(
         f"{calls} sequential invokes: ChatGptOss / raw",
