@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from email.utils import formatdate
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING
 
 from langchain_gptoss.testing._errors import HARMONY_ERROR, phrase
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     from langchain_gptoss.testing._types import Fault
 
 LAST_CHUNK = b"0\r\n\r\n"
@@ -67,49 +69,53 @@ def split_points(frame: bytes) -> list[int]:
     return sorted(point for point in points if 0 < point < size)
 
 
-def _script(events: list[bytes], fault: Fault) -> list[bytes | float | None]:
-    """Interleave the faults with the payloads: bytes emit, float sleeps, None drops."""
-    script: list[bytes | float | None] = []
-    for step in range(len(events) + 1):
+def _script(events: Iterable[bytes], fault: Fault) -> Iterator[bytes | float | None]:
+    """Interleave the faults with the payloads: bytes emit, float sleeps, None drops.
+
+    A fault set at step ``k`` strikes after ``k`` events, ``len(events)`` included.
+    """
+    for step, event in enumerate(chain(events, [None])):
         if step == fault.stall_after:
-            script.append(fault.stall_seconds)
+            yield fault.stall_seconds
         if step == fault.malformed_after:
-            script.append(MALFORMED_EVENT)
+            yield MALFORMED_EVENT
         if step == fault.error_event_after:
-            return [*script, ERROR_EVENT, DONE]
+            yield ERROR_EVENT
+            yield DONE
+            return
         if step == fault.drop_after_events:
-            return [*script, None]
-        if step < len(events):
-            script.append(events[step])
-    return script if fault.omit_done else [*script, DONE]
+            yield None
+            return
+        if event is not None:
+            yield event
+    if not fault.omit_done:
+        yield DONE
 
 
 def stream_actions(
-    events: list[bytes], fault: Fault, *, eol: bytes, comments: bool, split: bool
-) -> list[bytes | float | None]:
-    """Prebuild every write of a streamed body.
+    events: Iterable[bytes], fault: Fault, *, eol: bytes, comments: bool, split: bool
+) -> Iterator[bytes | float | None]:
+    """Every write of a streamed body, made as the events are.
 
-    Returns:
+    Yields:
         Bytes to write (each flushed on its own), seconds to sleep, or ``None`` to
         drop the connection; a clean stream ends with the last chunk.
     """
-    actions: list[bytes | float | None] = []
     keep_alive = chunk(comment(eol))
     sent = 0
     for item in _script(events, fault):
         if not isinstance(item, bytes):
-            actions.append(item)
+            yield item
             if item is None:
-                return actions
+                return
             continue
         if comments and sent:
-            actions.append(keep_alive)
+            yield keep_alive
         sent += 1
         frame = sse(item, eol)
         if split:
             cuts = [0, *split_points(frame), len(frame)]
-            actions += [chunk(frame[start:end]) for start, end in pairwise(cuts)]
+            yield from (chunk(frame[start:end]) for start, end in pairwise(cuts))
         else:
-            actions.append(chunk(frame))
-    actions.append(LAST_CHUNK)
-    return actions
+            yield chunk(frame)
+    yield LAST_CHUNK

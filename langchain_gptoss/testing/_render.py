@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from itertools import zip_longest
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ from langchain_gptoss.testing._calls import (
 from langchain_gptoss.testing._tokens import logprob_entry
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from langchain_gptoss.testing._answer import Outcome
     from langchain_gptoss.testing._types import Era
 
@@ -241,17 +244,27 @@ def _group_delta(era: Era, group: list[Piece]) -> bytes:
 
 def _choice_chunks(
     shape: Shape, index: int, outcome: Outcome, continuous: bool, size: int
-) -> list[bytes]:
-    """Serialize one choice's chunks from ``choices`` on; ``stream`` adds the rest."""
+) -> Iterator[bytes]:
+    """Serialize one choice's chunks from ``choices`` on; ``stream`` adds the rest.
+
+    Each chunk is made when it is asked for, as vLLM makes it when its token is
+    generated: the first event leaves before the last one exists.
+    """
     tail = b',"token_ids":null' if shape.token_ids_key else b""
     role: dict[str, Any] = {"role": "assistant", "content": ""}
     if shape.era == "both":
         role["reasoning_content"] = None
     first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
-    choices = [_ENCODE(first).encode()]
+
+    def finish(choice: bytes, generated: int) -> bytes:
+        if not continuous:
+            return choice + b"]}"
+        usage = _dump(_usage(shape.prompt_tokens, generated))
+        return b'%b],"usage":%b}' % (choice, usage)
+
+    yield finish(_ENCODE(first).encode(), 0)
     # Hidden reasoning is still generated and billed (include_reasoning=false).
     generated = 0 if shape.show_reasoning else len(outcome.reasoning or [])
-    counts = [0]
     found = groups(_pieces(outcome, shape.show_reasoning), shape.era, size)
     for chunk, bumped in layout(found, shape.tool_stream_quirks):
         pieces = [piece for group in chunk for piece in group]
@@ -261,13 +274,13 @@ def _choice_chunks(
         else:
             delta = _group_delta(shape.era, pieces)
         stop = b',"stop_reason":%d' % CALL_STOP if bumped else b""
-        choices.append(
-            b'{"index":%d,"delta":%b,"logprobs":%b,"finish_reason":null%b%b}'
-            % (index, delta, logprobs, stop, tail)
-        )
         if continuous:
             generated += sum(piece.position is not None for piece in pieces)
-            counts.append(generated)
+        yield finish(
+            b'{"index":%d,"delta":%b,"logprobs":%b,"finish_reason":null%b%b}'
+            % (index, delta, logprobs, stop, tail),
+            generated,
+        )
     last: dict[str, Any] = {
         "index": index,
         "delta": {"reasoning_content": None} if shape.era == "both" else {},
@@ -277,14 +290,7 @@ def _choice_chunks(
     }
     if shape.token_ids_key:
         last["token_ids"] = None
-    choices.append(_dump(last))
-    counts.append(outcome.completion_tokens)
-    if not continuous:
-        return [choice + b"]}" for choice in choices]
-    return [
-        b'%b],"usage":%b}' % (choice, _dump(_usage(shape.prompt_tokens, used)))
-        for choice, used in zip(choices, counts, strict=True)
-    ]
+    yield finish(_dump(last), outcome.completion_tokens)
 
 
 def stream(
@@ -294,7 +300,7 @@ def stream(
     include_usage: bool,
     continuous: bool,
     tokens_per_chunk: int,
-) -> list[bytes]:
+) -> Iterator[bytes]:
     """Serialize the SSE ``data`` payloads of a stream, ``[DONE]`` excluded."""
     envelope = {
         "id": shape.request_id,
@@ -309,14 +315,9 @@ def stream(
         for i, outcome in enumerate(outcomes)
     ]
     # Choices interleave one chunk at a time, as vLLM emits them per engine step.
-    events = [
-        prefix + chunks[step]
-        for step in range(max(len(chunks) for chunks in per_choice))
-        for chunks in per_choice
-        if step < len(chunks)
-    ]
+    for step in zip_longest(*per_choice):
+        yield from (prefix + choice for choice in step if choice is not None)
     if include_usage:
         used = sum(outcome.completion_tokens for outcome in outcomes)
         usage = {**envelope, "choices": [], "usage": _usage(shape.prompt_tokens, used)}
-        events.append(_dump(usage))
-    return events
+        yield _dump(usage)

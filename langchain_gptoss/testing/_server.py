@@ -26,7 +26,7 @@ from langchain_gptoss.testing._types import Fault, RecordedRequest
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete, parse_body
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from langchain_gptoss.testing._emulator import TirEmulator
     from langchain_gptoss.testing._ledger import Ledger
@@ -354,17 +354,18 @@ class Server:
     async def _stream(
         self,
         writer: asyncio.StreamWriter,
-        events: list[bytes],
+        events: Iterator[bytes],
         fault: Fault,
         extra: list[tuple[str, str]],
         keep: bool,
     ) -> bool:
-        """Write the SSE body one prebuilt piece at a time, faults included."""
+        """Write the SSE body one piece at a time, as it is made, faults included."""
         emu = self._emu
+        eol = b"\r\n" if emu.crlf else b"\n"
         actions = _http.stream_actions(
             events,
             fault,
-            eol=b"\r\n" if emu.crlf else b"\n",
+            eol=eol,
             comments=emu.keepalive_comments,
             split=emu.split_writes,
         )
@@ -373,12 +374,20 @@ class Server:
         if not keep:
             headers.append(("connection", "close"))
         writer.write(_http.head(200, headers))
-        for action in actions:
-            if isinstance(action, bytes):
-                writer.write(action)
-                await writer.drain()
-            elif action is None:
-                return False
-            else:
-                await asyncio.sleep(action)
+        try:
+            for action in actions:
+                if isinstance(action, bytes):
+                    writer.write(action)
+                    await writer.drain()
+                elif action is None:
+                    return False
+                else:
+                    await asyncio.sleep(action)
+        except Exception as exc:  # an emulator bug mid-stream still fails like vLLM
+            message = f"{type(exc).__name__}: {exc}"
+            error = dump(vllm_error(message, "Internal Server Error", 500))
+            for data in (error, _http.DONE):
+                writer.write(_http.chunk(_http.sse(data, eol)))
+            writer.write(_http.LAST_CHUNK)
+            await writer.drain()
         return keep

@@ -15,7 +15,7 @@ from langchain_gptoss.testing._types import Reply
 from langchain_gptoss.testing._validate import invalid, validate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from langchain_gptoss.testing._types import Era
 
@@ -46,9 +46,12 @@ class JsonAnswer:
 
 @dataclass(frozen=True)
 class StreamAnswer:
-    """A successful streaming answer: the ``data`` payloads, ``[DONE]`` excluded."""
+    """A successful streaming answer: the ``data`` payloads, ``[DONE]`` excluded.
 
-    events: list[bytes]
+    The payloads are made one at a time while the body is written.
+    """
+
+    events: Iterator[bytes]
 
 
 def parse_body(raw: bytes) -> tuple[Any, ApiError | None]:

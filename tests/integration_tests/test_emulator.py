@@ -25,6 +25,7 @@ from langchain_gptoss.testing import (
     Reply,
     TirEmulator,
     ToolCall,
+    _vllm,
 )
 
 USER = {"role": "user", "content": "What is the capital of France?"}
@@ -763,6 +764,25 @@ def test_error_event(emu: TirEmulator, client: httpx.Client) -> None:
         '"type": "BadRequestError", "param": null, "code": 400}}'
     )
     assert data[4] == "[DONE]"
+
+
+def test_a_bug_mid_stream_still_ends_like_vllm(
+    emu: TirEmulator, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Events are made while the body is written, so a rendering bug can only
+    # surface after the 200: it ends the stream with vLLM's error event.
+    def broken(*args: Any, **kwargs: Any) -> Iterator[bytes]:
+        yield b'{"id":"chatcmpl-1"}'
+        message = "render bug"
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(_vllm, "stream", broken)
+    reply = post(client, emu, stream=True)
+    assert reply.status_code == 200
+    data = payloads(reply.text)
+    assert data[0] == '{"id":"chatcmpl-1"}'
+    assert json.loads(data[1])["error"]["message"] == "RuntimeError: render bug"
+    assert data[2:] == ["[DONE]"]
 
 
 def test_malformed_event(emu: TirEmulator, client: httpx.Client) -> None:

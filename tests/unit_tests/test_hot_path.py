@@ -106,7 +106,9 @@ def test_a_text_answer_is_built_without_validation(response: dict[str, Any]) -> 
 def test_unvalidated_results_equal_validated_ones(response: dict[str, Any]) -> None:
     fast = result_from_response(response)
     fields = fast.generations[0].message.__dict__
-    message = AIMessage(**{k: v for k, v in fields.items() if k not in {"type", "name"}})
+    message = AIMessage(
+        **{k: v for k, v in fields.items() if k not in {"type", "name"}}
+    )
     generation = ChatGeneration(
         message=message, generation_info=fast.generations[0].generation_info
     )
