@@ -72,7 +72,8 @@ def split_points(frame: bytes) -> list[int]:
 def _script(events: Iterable[bytes], fault: Fault) -> Iterator[bytes | float | None]:
     """Interleave the faults with the payloads: bytes emit, float sleeps, None drops.
 
-    A fault set at step ``k`` strikes after ``k`` events, ``len(events)`` included.
+    A fault at step ``k`` strikes once ``k`` events are out; ``k`` may be the
+    number of events, striking after the last one.
     """
     for step, event in enumerate(chain(events, [None])):
         if step == fault.stall_after:
