@@ -79,19 +79,6 @@ def raw_stream(client: httpx.Client, base_url: str, prompt: str) -> int:
     return events
 
 
-async def raw_astream(client: httpx.AsyncClient, base_url: str, prompt: str) -> int:
-    events = 0
-    url = chat_url(base_url)
-    async with client.stream(
-        "POST", url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=True)
-    ) as response:
-        async for line in response.aiter_lines():
-            if line.startswith("data: {"):
-                json.loads(line[6:])
-                events += 1
-    return events
-
-
 def raw_invoke(client: httpx.Client, base_url: str, prompt: str) -> Any:
     url = chat_url(base_url)
     return client.post(

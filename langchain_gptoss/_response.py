@@ -407,6 +407,7 @@ def text_chunk(
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_set = object.__setattr__  # BaseModel's own __setattr__ would validate
 
 
 def _unvalidated(
@@ -419,9 +420,6 @@ def _unvalidated(
     _set(instance, "__pydantic_extra__", None)
     _set(instance, "__pydantic_private__", None)
     return instance
-
-
-_set = object.__setattr__  # BaseModel's own __setattr__ would validate
 
 
 def _v1_blocks(
