@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
+from langchain_gptoss._deadline import timed_async_transport, timed_transport
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from typing import Self
@@ -89,7 +91,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         """Create the pools and the gate; nothing connects yet."""
         self._shards = [
-            httpx.AsyncHTTPTransport(limits=_SHARD_LIMITS) for _ in range(SHARDS)
+            timed_async_transport(httpx.AsyncHTTPTransport(limits=_SHARD_LIMITS))
+            for _ in range(SHARDS)
         ]
         self._ledger = _Ledger()
         self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -127,7 +130,8 @@ class ShardedTransport(httpx.BaseTransport):
     def __init__(self) -> None:
         """Create the pools and the gate; nothing connects yet."""
         self._shards = [
-            httpx.HTTPTransport(limits=_SHARD_LIMITS) for _ in range(SHARDS)
+            timed_transport(httpx.HTTPTransport(limits=_SHARD_LIMITS))
+            for _ in range(SHARDS)
         ]
         self._ledger = _Ledger()
         self._lock = threading.Lock()

@@ -1,16 +1,17 @@
 """The only module that does I/O: send a request, read JSON or SSE, retry.
 
 The sync and async halves mirror each other line for line; everything they compute
-(SSE decoding, status -> error, retry delays) is a pure function shared by both.
+(SSE decoding in `_sse`, bodies in `_decode`, status -> error in `_status`, retry
+delays here) is pure and shared by both.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import logging
 import random
+import ssl
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,12 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from langchain_gptoss._deadline import arm, disarm
+from langchain_gptoss._decode import BodyDecodingError, BodyLimit, Decoder
+from langchain_gptoss._redact import NO_SECRET, Redactor
+from langchain_gptoss._sse import (
+    CONTENT_TYPE,
+    DEFAULT_MAX_EVENT_BYTES,
+    EventReader,
+    deadline_message,
+    decode_event,
+    idle_message,
+)
 from langchain_gptoss._status import (
     error_from_response,
-    load_json,
-    message_from_json,
     parse_json_body,
-    redact,
+    text_of,
 )
 from langchain_gptoss.errors import (
     GptOssAPIError,
@@ -38,22 +48,27 @@ if TYPE_CHECKING:
         AsyncGenerator,
         AsyncIterator,
         Generator,
+        Iterable,
         Iterator,
         Mapping,
     )
 
 logger = logging.getLogger("langchain_gptoss")
 
-DONE = "[DONE]"
-SSE_CONTENT_TYPE = "text/event-stream"
+SSE_CONTENT_TYPE = CONTENT_TYPE
 # Reasoning can keep a non-streamed answer silent for minutes; connecting cannot.
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 MAX_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
+DEFAULT_MAX_ERROR_BODY_BYTES = 65_536
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
+# After `data: [DONE]` the body should end at once; what follows is read for this
+# long at most (so the connection can be reused), then the connection is dropped.
+DRAIN_GRACE = 0.25
+DRAIN_LIMIT = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,117 +79,136 @@ class Call:
     headers: Mapping[str, str] = field(repr=False)
     content: bytes = field(repr=False)
     max_retries: int = DEFAULT_MAX_RETRIES
-    secret: str = field(default="", repr=False)
+    redact: Redactor = field(default=NO_SECRET, repr=False)
     idle_timeout: float | None = None
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_response_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_error_body_bytes: int = DEFAULT_MAX_ERROR_BODY_BYTES
+    # (monotonic time by which the call ends, the total_timeout it came from)
+    deadline: tuple[float, float] | None = None
 
 
 # ----------------------------------------------------------------------------- pure
 
 
-class LineSplitter:
-    """Turns the bytes of a `text/event-stream` body into its lines.
+def retry_delay(error: GptOssError, attempt: int, call: Call) -> float | None:
+    """Seconds to wait before retry number `attempt + 1`, or None to give up.
 
-    Only CR LF, LF and CR end a line in SSE. `str.splitlines` (and so httpx's
-    `iter_lines`) also splits at U+2028, U+0085 and the like, which JSON carries
-    unescaped inside strings: an answer containing one would break its event.
+    No retry is started that the call's deadline would cut short.
     """
-
-    __slots__ = ("_after_cr", "_decoder", "_pending")
-
-    def __init__(self) -> None:
-        """Start at the beginning of a body."""
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._pending = ""
-        self._after_cr = False
-
-    def feed(self, chunk: bytes) -> list[str]:
-        """Take the next bytes; return the lines they complete, without endings."""
-        text = self._decoder.decode(chunk)
-        if not text:
-            return []
-        if self._after_cr and text[0] == "\n":
-            text = text[1:]  # the LF of a CR LF split across two chunks
-        self._after_cr = text.endswith("\r")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = (self._pending + text).split("\n")
-        self._pending = lines.pop()
-        return lines
-
-    def finish(self) -> list[str]:
-        """At the end of the body: the last line, if it had no ending."""
-        last = self._pending + self._decoder.decode(b"", final=True)
-        self._pending = ""
-        return [last] if last else []
-
-
-def decode_event(data: str, secret: str = "") -> dict[str, Any]:
-    """Parse one event's data; raise on malformed JSON or an error event."""
-    try:
-        event = load_json(data)
-    except ValueError:
-        event = None
-    if not isinstance(event, dict):
-        shown = redact(data[:200], secret)
-        msg = f"Malformed event in the SSE stream (not a JSON object): {shown!r}"
-        raise GptOssStreamError(msg)
-    error = event.get("error")
-    if error:
-        text = redact(message_from_json(event) or str(error), secret)
-        msg = f"The server failed mid-stream: {text}"
-        raise GptOssStreamError(msg, retryable=True)
-    return event
-
-
-def retry_delay(error: GptOssError, attempt: int, max_retries: int) -> float | None:
-    """Seconds to wait before retry number `attempt + 1`, or None to give up."""
-    if attempt >= max_retries or not error.is_retryable:
+    if attempt >= call.max_retries or not error.is_retryable:
         return None
     if isinstance(error, GptOssAPIError) and error.retry_after is not None:
-        return min(error.retry_after, MAX_RETRY_AFTER)
-    ceiling = min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY)
-    return ceiling * (1.0 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+        delay = min(error.retry_after, MAX_RETRY_AFTER)
+    else:
+        ceiling = min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY)
+        delay = ceiling * (1.0 - 0.25 * random.random())  # noqa: S311 - jitter
+    if call.deadline is not None and time.monotonic() + delay >= call.deadline[0]:
+        return None
+    return delay
 
 
-def _log_retry(
-    error: GptOssError, delay: float, attempt: int, max_retries: int
-) -> None:
+def _log_retry(error: GptOssError, delay: float, attempt: int, call: Call) -> None:
     logger.warning(
         "TIR request failed (%s); retry %d of %d in %.2fs",
         error,
         attempt + 1,
-        max_retries,
+        call.max_retries,
         delay,
     )
 
 
+def _is_tls_verification(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @contextmanager
-def map_transport_errors(idle_timeout: float | None = None) -> Iterator[None]:
-    """Turn httpx's transport failures into this package's errors."""
+def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
+    """Turn httpx's transport and decoding failures into this package's errors."""
     try:
         yield
     except httpx.TimeoutException as exc:
-        if idle_timeout is not None and isinstance(exc, httpx.ReadTimeout):
-            msg = _idle_message(idle_timeout)
+        deadline = call.deadline
+        if deadline is not None and time.monotonic() >= deadline[0] - 0.001:
+            msg = deadline_message(deadline[1])
+        elif isinstance(exc, httpx.PoolTimeout):
+            msg = (
+                "No free connection within the pool timeout: 100 requests of this "
+                "model are already in flight. Nothing was sent."
+            )
+            raise GptOssTimeoutError(msg, retryable=False) from exc
+        elif (
+            stream
+            and call.idle_timeout is not None
+            and isinstance(exc, httpx.ReadTimeout)
+        ):
+            msg = idle_message(call.idle_timeout)
         else:
             msg = f"Timed out talking to TIR ({type(exc).__name__}): {exc}"
         raise GptOssTimeoutError(msg) from exc
     except httpx.TransportError as exc:
+        if _is_tls_verification(exc):
+            msg = (
+                f"TLS certificate verification failed: {exc}. Check base_url's host, "
+                "or pass an http_client that trusts your certificate authority."
+            )
+            raise GptOssConnectionError(msg, retryable=False) from exc
         msg = f"Connection to TIR failed ({type(exc).__name__}): {exc}"
         raise GptOssConnectionError(msg) from exc
 
 
-def _stream_error_for(
-    response: httpx.Response, body: bytes, secret: str
+def attempt_timeout(base: httpx.Timeout, call: Call, *, stream: bool) -> httpx.Timeout:
+    """The timeouts of one attempt, each cut to what the call's deadline leaves.
+
+    A stream's reads are also bounded by the idle timeout.
+
+    Raises:
+        GptOssTimeoutError: When the deadline has already passed.
+    """
+    parts = {
+        "connect": base.connect,
+        "read": base.read,
+        "write": base.write,
+        "pool": base.pool,
+    }
+    if stream and call.idle_timeout is not None:
+        parts["read"] = min(parts["read"] or call.idle_timeout, call.idle_timeout)
+    if call.deadline is not None:
+        remaining = call.deadline[0] - time.monotonic()
+        if remaining <= 0:
+            raise GptOssTimeoutError(deadline_message(call.deadline[1]))
+        parts = {
+            k: remaining if v is None else min(v, remaining) for k, v in parts.items()
+        }
+    elif parts["read"] == base.read:
+        return base
+    return httpx.Timeout(**parts)
+
+
+def _check_deadline(call: Call) -> None:
+    if call.deadline is not None and time.monotonic() > call.deadline[0]:
+        raise GptOssTimeoutError(deadline_message(call.deadline[1]))
+
+
+def _limit_for(status: int, call: Call, *, expect_sse: bool) -> BodyLimit:
+    """How much of a body to read: all of a 200 JSON answer, the start of others."""
+    if status < 400 and not expect_sse:  # noqa: PLR2004
+        return BodyLimit(call.max_response_bytes, "max_response_bytes")
+    return BodyLimit(call.max_error_body_bytes, "max_error_body_bytes", truncate=True)
+
+
+def _decoding_error(
+    exc: BodyDecodingError, status: int, *, stream: bool
 ) -> GptOssError:
-    text = body.decode("utf-8", errors="replace")
-    if response.status_code >= 400:  # noqa: PLR2004
-        return error_from_response(response.status_code, response.headers, text, secret)
-    msg = (
-        f"Expected an SSE stream ({SSE_CONTENT_TYPE}), got "
-        f"{response.headers.get('content-type')!r}: {redact(text[:200], secret)!r}"
-    )
-    return GptOssStreamError(msg)
+    msg = f"Could not read the response body: {exc}"
+    if stream:
+        return GptOssStreamError(msg)
+    return GptOssAPIError(msg, status_code=status)
 
 
 def _is_sse(response: httpx.Response) -> bool:
@@ -183,94 +217,86 @@ def _is_sse(response: httpx.Response) -> bool:
     ).startswith(SSE_CONTENT_TYPE)
 
 
-_NO_DONE = "The stream ended before data: [DONE]; the answer is incomplete."
-
-
-def _idle_message(idle_timeout: float) -> str:
-    return (
-        f"No event from TIR for {idle_timeout:g}s (stream_idle_timeout); the stream "
-        "was closed and the answer is incomplete."
+def _not_sse_error(response: httpx.Response, body: bytes, call: Call) -> GptOssError:
+    text = text_of(body)
+    if response.status_code >= 400:  # noqa: PLR2004
+        return error_from_response(
+            response.status_code, response.headers, text, call.redact
+        )
+    msg = (
+        f"Expected an SSE stream ({SSE_CONTENT_TYPE}), got "
+        f"{response.headers.get('content-type')!r}: {call.redact.excerpt(text, 200)!r}"
     )
+    return GptOssStreamError(msg)
 
 
-def stream_timeout(base: httpx.Timeout, idle_timeout: float | None) -> httpx.Timeout:
-    """Bound every read of a stream by the idle timeout, too."""
-    if idle_timeout is None or (base.read is not None and base.read <= idle_timeout):
-        return base
-    return httpx.Timeout(
-        connect=base.connect, read=idle_timeout, write=base.write, pool=base.pool
-    )
+def _decoder(response: httpx.Response) -> Decoder:
+    """How to undo the body's Content-Encoding.
 
-
-class EventReader:
-    """Turns body bytes into the data of each event; watches the gap between events.
-
-    The data is decoded by `decode_event` one event at a time, so that a bad event
-    never hides the good ones before it. A silent connection is caught by the read
-    timeout (`stream_timeout`); this catches a server that keeps the connection
-    busy with comments only.
+    A transport that built the response in memory (httpx's MockTransport) has
+    read and decoded it already.
     """
+    if response.is_stream_consumed:
+        return Decoder(None)
+    return Decoder(response.headers.get("content-encoding"))
 
-    __slots__ = ("_data", "_idle", "_last", "_lines", "done")
 
-    def __init__(self, call: Call) -> None:
-        """Start reading the body of `call`'s response."""
-        self._lines = LineSplitter()
-        self._data: list[str] = []  # the data lines of the event being read
-        self._idle = call.idle_timeout
-        self._last = time.monotonic()
-        self.done = False
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    if response.is_stream_consumed:
+        return iter((response.content,))
+    return response.iter_raw()
 
-    def feed(self, chunk: bytes) -> list[str]:
-        """Take the next bytes of the body; return the data of events they complete.
 
-        Nothing after `data: [DONE]` is read; `done` tells that it came.
-        """
-        return self._read(self._lines.feed(chunk))
+async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for raw in response.aiter_raw():
+        yield raw
 
-    def finish(self) -> None:
-        """At the end of the body: raise unless the stream was complete.
 
-        Only a blank line ends an event, so none is left to hand out here; but a
-        last `data: [DONE]` without the blank line after it still counts.
-        """
-        self._read(self._lines.finish())
-        if not self.done and "\n".join(self._data) != DONE:
-            raise GptOssStreamError(_NO_DONE, retryable=True)
-
-    def _read(self, lines: list[str]) -> list[str]:
-        events = []
-        for line in lines:
-            if line.startswith("data:"):
-                self._data.append(line[5:].removeprefix(" "))
-            elif not line and self._data:  # a blank line ends an event
-                data = "\n".join(self._data)
-                self._data = []
-                if self._idle is not None:
-                    self._last = time.monotonic()
-                if data == DONE:
-                    self.done = True
-                    break
-                events.append(data)
-            elif self._idle is not None and time.monotonic() - self._last > self._idle:
-                # Comments, other fields and stray blank lines carry nothing for
-                # us and must not keep a stalled answer alive.
-                raise GptOssTimeoutError(_idle_message(self._idle))
-        return events
+def _pieces(decoder: Decoder, raw: bytes) -> Iterable[bytes]:
+    """The decoded pieces of one raw chunk (itself, for an unencoded body)."""
+    return (raw,) if decoder.identity else decoder.feed(raw)
 
 
 # ------------------------------------------------------------------------------ sync
 
 
-def _drain(chunks: Iterator[bytes]) -> None:
-    """Read what follows `[DONE]`, so the connection can be reused.
+def _read(
+    response: httpx.Response, decoder: Decoder, limit: BodyLimit, call: Call
+) -> bytes:
+    """The decoded body, within `limit`; the deadline is checked per piece."""
+    for raw in _raw(response):
+        for piece in _pieces(decoder, raw):
+            _check_deadline(call)
+            if not limit.add(piece):
+                return limit.content()
+    decoder.finish()
+    return limit.content()
 
-    httpx closes a connection whose body was not read to the end. The answer is
-    complete by now, so a failure here only costs that connection.
+
+def _drain(response: httpx.Response, chunks: Iterator[bytes], call: Call) -> None:
+    """Read what follows `[DONE]` briefly, so the connection can be reused.
+
+    Through a client this package did not build the wait cannot be bounded, so
+    the connection is dropped instead. The answer is complete by now: a failure
+    here only costs that connection.
     """
-    with contextlib.suppress(httpx.HTTPError):
-        for _ in chunks:
-            pass
+    armed = arm(response, _drain_deadline(call))
+    if armed is None:
+        return
+    size = 0
+    with contextlib.suppress(httpx.HTTPError, GptOssError, BodyDecodingError):
+        for chunk in chunks:
+            size += len(chunk)
+            if size > DRAIN_LIMIT:
+                break
+
+
+def _drain_deadline(call: Call) -> float:
+    grace = time.monotonic() + DRAIN_GRACE
+    return grace if call.deadline is None else min(grace, call.deadline[0])
 
 
 def post(client: httpx.Client, call: Call) -> dict[str, Any]:
@@ -278,22 +304,39 @@ def post(client: httpx.Client, call: Call) -> dict[str, Any]:
     attempt = 0
     while True:
         try:
-            with map_transport_errors():
-                response = client.post(
-                    call.url,
-                    headers=call.headers,
-                    content=call.content,
-                )
-            return parse_json_body(
-                response.status_code, response.headers, response.content, call.secret
-            )
+            return _post_once(client, call)
         except GptOssError as error:
-            delay = retry_delay(error, attempt, call.max_retries)
+            delay = retry_delay(error, attempt, call)
             if delay is None:
                 raise
-            _log_retry(error, delay, attempt, call.max_retries)
+            _log_retry(error, delay, attempt, call)
         attempt += 1
         time.sleep(delay)
+
+
+def _post_once(client: httpx.Client, call: Call) -> dict[str, Any]:
+    with (
+        map_transport_errors(call),
+        client.stream(
+            "POST",
+            call.url,
+            headers=call.headers,
+            content=call.content,
+            timeout=attempt_timeout(client.timeout, call, stream=False),
+        ) as response,
+    ):
+        status = response.status_code
+        armed = arm(response, call.deadline and call.deadline[0])
+        try:
+            decoder = _decoder(response)
+            body = _read(
+                response, decoder, _limit_for(status, call, expect_sse=False), call
+            )
+        except BodyDecodingError as exc:
+            raise _decoding_error(exc, status, stream=False) from None
+        finally:
+            disarm(armed)
+    return parse_json_body(status, response.headers, body, call.redact)
 
 
 def stream_events(
@@ -311,10 +354,10 @@ def stream_events(
         except StopIteration:
             return
         except GptOssError as error:
-            delay = retry_delay(error, attempt, call.max_retries)
+            delay = retry_delay(error, attempt, call)
             if delay is None:
                 raise
-            _log_retry(error, delay, attempt, call.max_retries)
+            _log_retry(error, delay, attempt, call)
             attempt += 1
             time.sleep(delay)
             continue
@@ -329,35 +372,73 @@ def stream_events(
 def _open_events(
     client: httpx.Client, call: Call
 ) -> Generator[dict[str, Any], None, None]:
-    with map_transport_errors(call.idle_timeout):  # noqa: SIM117 - mirrors the async twin
-        with client.stream(
+    with (
+        map_transport_errors(call, stream=True),
+        client.stream(
             "POST",
             call.url,
             headers=call.headers,
             content=call.content,
-            timeout=stream_timeout(client.timeout, call.idle_timeout),
-        ) as response:
+            timeout=attempt_timeout(client.timeout, call, stream=True),
+        ) as response,
+    ):
+        armed = arm(response, call.deadline and call.deadline[0])
+        try:
+            decoder = _decoder(response)
             if not _is_sse(response):
-                raise _stream_error_for(response, response.read(), call.secret)
-            reader = EventReader(call)
-            chunks = response.iter_bytes()
+                limit = _limit_for(response.status_code, call, expect_sse=True)
+                raise _not_sse_error(
+                    response, _read(response, decoder, limit, call), call
+                )
+            reader = EventReader(
+                max_event_bytes=call.max_event_bytes,
+                idle_timeout=call.idle_timeout,
+                deadline=call.deadline,
+            )
+            chunks = _decoded(decoder, _raw(response))
             for chunk in chunks:
                 for data in reader.feed(chunk):
-                    yield decode_event(data, call.secret)
+                    yield decode_event(data, call.redact)
                 if reader.done:
-                    _drain(chunks)
+                    _drain(response, chunks, call)
                     return
+            decoder.finish()
             reader.finish()
+        except BodyDecodingError as exc:
+            raise _decoding_error(exc, response.status_code, stream=True) from None
+        finally:
+            disarm(armed)
 
 
 # ----------------------------------------------------------------------------- async
 
 
-async def _adrain(chunks: AsyncIterator[bytes]) -> None:
-    """Read what follows `[DONE]`, so the connection can be reused."""
-    with contextlib.suppress(httpx.HTTPError):
-        async for _ in chunks:
-            pass
+async def _aread(
+    response: httpx.Response, decoder: Decoder, limit: BodyLimit, call: Call
+) -> bytes:
+    """The decoded body, within `limit`; the deadline is checked per piece."""
+    async for raw in _araw(response):
+        for piece in _pieces(decoder, raw):
+            _check_deadline(call)
+            if not limit.add(piece):
+                return limit.content()
+    decoder.finish()
+    return limit.content()
+
+
+async def _adrain(
+    response: httpx.Response, chunks: AsyncIterator[bytes], call: Call
+) -> None:
+    """Read what follows `[DONE]` briefly, so the connection can be reused."""
+    armed = arm(response, _drain_deadline(call))
+    if armed is None:
+        return
+    size = 0
+    with contextlib.suppress(httpx.HTTPError, GptOssError, BodyDecodingError):
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > DRAIN_LIMIT:
+                break
 
 
 async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
@@ -365,22 +446,36 @@ async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
     attempt = 0
     while True:
         try:
-            with map_transport_errors():
-                response = await client.post(
-                    call.url,
-                    headers=call.headers,
-                    content=call.content,
-                )
-            return parse_json_body(
-                response.status_code, response.headers, response.content, call.secret
-            )
+            return await _apost_once(client, call)
         except GptOssError as error:
-            delay = retry_delay(error, attempt, call.max_retries)
+            delay = retry_delay(error, attempt, call)
             if delay is None:
                 raise
-            _log_retry(error, delay, attempt, call.max_retries)
+            _log_retry(error, delay, attempt, call)
         attempt += 1
         await asyncio.sleep(delay)
+
+
+async def _apost_once(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
+    with map_transport_errors(call):
+        async with client.stream(
+            "POST",
+            call.url,
+            headers=call.headers,
+            content=call.content,
+            timeout=attempt_timeout(client.timeout, call, stream=False),
+        ) as response:
+            status = response.status_code
+            armed = arm(response, call.deadline and call.deadline[0])
+            try:
+                decoder = _decoder(response)
+                limit = _limit_for(status, call, expect_sse=False)
+                body = await _aread(response, decoder, limit, call)
+            except BodyDecodingError as exc:
+                raise _decoding_error(exc, status, stream=False) from None
+            finally:
+                disarm(armed)
+    return parse_json_body(status, response.headers, body, call.redact)
 
 
 async def astream_events(
@@ -398,10 +493,10 @@ async def astream_events(
         except StopAsyncIteration:
             return
         except GptOssError as error:
-            delay = retry_delay(error, attempt, call.max_retries)
+            delay = retry_delay(error, attempt, call)
             if delay is None:
                 raise
-            _log_retry(error, delay, attempt, call.max_retries)
+            _log_retry(error, delay, attempt, call)
             attempt += 1
             await asyncio.sleep(delay)
             continue
@@ -417,22 +512,54 @@ async def astream_events(
 async def _aopen_events(
     client: httpx.AsyncClient, call: Call
 ) -> AsyncGenerator[dict[str, Any], None]:
-    with map_transport_errors(call.idle_timeout):
+    with map_transport_errors(call, stream=True):
         async with client.stream(
             "POST",
             call.url,
             headers=call.headers,
             content=call.content,
-            timeout=stream_timeout(client.timeout, call.idle_timeout),
+            timeout=attempt_timeout(client.timeout, call, stream=True),
         ) as response:
-            if not _is_sse(response):
-                raise _stream_error_for(response, await response.aread(), call.secret)
-            reader = EventReader(call)
-            chunks = response.aiter_bytes()
-            async for chunk in chunks:
-                for data in reader.feed(chunk):
-                    yield decode_event(data, call.secret)
-                if reader.done:
-                    await _adrain(chunks)
-                    return
-            reader.finish()
+            armed = arm(response, call.deadline and call.deadline[0])
+            try:
+                decoder = _decoder(response)
+                if not _is_sse(response):
+                    limit = _limit_for(response.status_code, call, expect_sse=True)
+                    body = await _aread(response, decoder, limit, call)
+                    raise _not_sse_error(response, body, call)
+                reader = EventReader(
+                    max_event_bytes=call.max_event_bytes,
+                    idle_timeout=call.idle_timeout,
+                    deadline=call.deadline,
+                )
+                chunks = _adecoded(decoder, _araw(response))
+                async for chunk in chunks:
+                    for data in reader.feed(chunk):
+                        yield decode_event(data, call.redact)
+                    if reader.done:
+                        await _adrain(response, chunks, call)
+                        return
+                decoder.finish()
+                reader.finish()
+            except BodyDecodingError as exc:
+                raise _decoding_error(exc, response.status_code, stream=True) from None
+            finally:
+                disarm(armed)
+
+
+def _decoded(decoder: Decoder, raw: Iterator[bytes]) -> Iterator[bytes]:
+    if decoder.identity:
+        return raw
+    return (piece for chunk in raw for piece in decoder.feed(chunk))
+
+
+def _adecoded(decoder: Decoder, raw: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if decoder.identity:
+        return raw
+    return _adecode(decoder, raw)
+
+
+async def _adecode(decoder: Decoder, raw: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for piece in raw:
+        for out in decoder.feed(piece):
+            yield out

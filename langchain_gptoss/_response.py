@@ -23,6 +23,8 @@ from langchain_core.outputs.chat_generation import ChatGeneration, ChatGeneratio
 from langchain_core.outputs.chat_result import ChatResult
 from pydantic import BaseModel
 
+from langchain_gptoss._redact import NO_SECRET, Redactor
+from langchain_gptoss._status import shown
 from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError
 
 logger = logging.getLogger("langchain_gptoss")
@@ -41,12 +43,14 @@ class StreamState:
 
     Attributes:
         v1: Emit standard content blocks (`output_version="v1"`).
+        redact: Keeps the token out of messages that quote an event.
         saw_content: An answer token has arrived.
         opened: Tool-call indexes that arrived with an id or a name.
         last_opened: The index opened most recently.
     """
 
     v1: bool = False
+    redact: Redactor = NO_SECRET
     saw_content: bool = False
     finished: bool = False
     opened: set[int] = field(default_factory=set)
@@ -100,7 +104,7 @@ def tool_calls_from_wire(
         )
         try:
             args = json.loads(arguments) if arguments and arguments.strip() else {}
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             invalid.append(
                 invalid_tool_call(name=name, args=arguments, id=call_id, error=str(exc))
             )
@@ -128,7 +132,7 @@ def _is_leaked_arguments(content: str, raw_calls: list[dict[str, Any]]) -> bool:
     try:
         shown = json.loads(text)
         return any(shown == json.loads(args) for args in leaked if args)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -185,10 +189,12 @@ def _finish_metadata(
     return metadata
 
 
-_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
+_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, RecursionError)
 
 
-def result_from_response(response: dict[str, Any]) -> ChatResult:
+def result_from_response(
+    response: dict[str, Any], redact: Redactor = NO_SECRET
+) -> ChatResult:
     """Turn a non-streaming response into a `ChatResult` (one generation a choice).
 
     Raises:
@@ -197,8 +203,13 @@ def result_from_response(response: dict[str, Any]) -> ChatResult:
     try:
         return _result_from_response(response)
     except _SHAPE_ERRORS as exc:
-        msg = f"Unexpected response shape ({exc}): {str(response)[:200]}"
-        raise GptOssAPIError(msg, status_code=200) from exc
+        problem = f"Unexpected response shape ({type(exc).__name__}: {exc})"
+    except GptOssAPIError as exc:  # no choices
+        problem = exc.message
+    # Raised here, not in the handler, so the error has no __context__ that
+    # could quote the body unredacted.
+    msg = f"{redact.excerpt(problem, 200)}: {redact.excerpt(shown(response), 200)}"
+    raise GptOssAPIError(msg, status_code=200)
 
 
 def chunk_from_event(
@@ -212,8 +223,13 @@ def chunk_from_event(
     try:
         return _chunk_from_event(event, state)
     except _SHAPE_ERRORS as exc:
-        msg = f"Unexpected event shape in the stream ({exc}): {str(event)[:200]}"
-        raise GptOssStreamError(msg) from exc
+        problem = f"{type(exc).__name__}: {exc}"
+    redact = state.redact
+    msg = (
+        f"Unexpected event shape in the stream ({redact.excerpt(problem, 200)}): "
+        f"{redact.excerpt(shown(event), 200)}"
+    )
+    raise GptOssStreamError(msg)
 
 
 def _result_from_response(response: dict[str, Any]) -> ChatResult:
@@ -248,8 +264,7 @@ def _result_from_response(response: dict[str, Any]) -> ChatResult:
             generation = text_generation(fields, info)
         generations.append(generation)
     if not generations:
-        msg = f"The response has no choices: {str(response)[:200]}"
-        raise GptOssAPIError(msg, status_code=200)
+        raise GptOssAPIError("The response has no choices", status_code=200)
     llm_output = {
         "id": response.get("id"),
         "model_name": response.get("model"),

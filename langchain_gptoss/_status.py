@@ -8,13 +8,16 @@ an nginx HTML page); this module finds the explanation in any of them.
 from __future__ import annotations
 
 import json
+import math
 import re
+import reprlib
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
+from langchain_gptoss._redact import NO_SECRET, Redactor
 from langchain_gptoss.errors import (
     GptOssAPIError,
     GptOssAuthenticationError,
@@ -30,15 +33,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 _SERVER_MESSAGE_LIMIT = 500
-_BODY_LIMIT = 2000
+BODY_EXCERPT = 2000
+# Where an HTML error page keeps its explanation; only its start is searched.
+_HTML_SEARCHED = 16_384
+# Nesting deeper than any error object needs; deeper input is not explored.
+_MAX_DEPTH = 8
 
 _CONTEXT_OVERFLOW = re.compile(
     r"maximum context length|longer than the maximum model length"
-    r"|max_tokens must be at least 1, got -",
+    r"|max_tokens must be at least 1, got -|context_length_exceeded",
     re.IGNORECASE,
-)
-_HTML_TITLE = re.compile(
-    r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL
 )
 _HINTS = {
     401: "check the token in E2E_TIR_ACCESS_TOKEN or api_key; TIR tokens expire "
@@ -48,25 +52,43 @@ _HINTS = {
 }
 
 
-def redact(text: str, secret: str) -> str:
-    """Remove every occurrence of `secret` from `text`."""
-    return text.replace(secret, "***") if secret and secret in text else text
-
-
-def message_from_json(payload: Any) -> str | None:
+def message_from_json(payload: Any, depth: int = 0) -> str | None:
     """The explanation inside a JSON error object, in any known shape."""
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or depth > _MAX_DEPTH:
         return None
     for key in ("error", "message", "detail", "errors"):
         value = payload.get(key)
         if isinstance(value, dict):
-            nested = message_from_json(value)
+            nested = message_from_json(value, depth + 1)
             if nested:
                 return nested
         elif isinstance(value, str) and value:
             return value
         elif value:
-            return json.dumps(value, ensure_ascii=False)[:_SERVER_MESSAGE_LIMIT]
+            try:
+                shown = json.dumps(value, ensure_ascii=False)
+            except (ValueError, RecursionError):
+                shown = "(an error object too deeply nested to show)"
+            return shown[:_SERVER_MESSAGE_LIMIT]
+    return None
+
+
+def _html_title(text: str) -> str | None:
+    """The text of the first `<title>` or `<h1>`, found with linear scans.
+
+    A regex with a lazy `.*?` rescans to the end from every unclosed tag, which
+    is quadratic in a page of them.
+    """
+    page = text[:_HTML_SEARCHED]
+    lower = page.lower()
+    for tag in ("title", "h1"):
+        opening = lower.find(f"<{tag}")
+        if opening < 0:
+            continue
+        start = lower.find(">", opening) + 1
+        end = lower.find(f"</{tag}", start) if start else -1
+        if end > start:
+            return " ".join(page[start:end].split())[:_SERVER_MESSAGE_LIMIT]
     return None
 
 
@@ -74,50 +96,68 @@ def server_message(text: str) -> str:
     """Find the human-readable explanation in an error body of any shape."""
     stripped = text.strip()
     try:
-        message = message_from_json(json.loads(stripped))
+        message = message_from_json(load_json(stripped))
     except ValueError:
         message = None
     if message:
         return message
     if stripped.startswith("<"):
-        title = _HTML_TITLE.search(stripped)
+        title = _html_title(stripped)
         if title:
-            return " ".join(title.group(1).split())
+            return title
     return stripped[:_SERVER_MESSAGE_LIMIT] or "(empty body)"
 
 
+def _seconds(raw: str, scale: float = 1.0) -> float | None:
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        return None
+    return max(value, 0.0) if math.isfinite(value) else None
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Read `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    """Read `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
+
+    Anything that is not a finite number or a date (`nan`, `inf`, junk) counts
+    as absent, so the normal backoff applies.
+    """
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        seconds = _seconds(raw_ms, 0.001)
+        if seconds is not None:
+            return seconds
     raw = headers.get("retry-after")
     if not raw:
         return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(raw)
+    if seconds is not None:
+        return seconds
     try:
         when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
 
 
+def is_context_overflow(message: str, code: object = None) -> bool:
+    """Whether an error says the prompt and budget do not fit the context."""
+    return code == "context_length_exceeded" or bool(_CONTEXT_OVERFLOW.search(message))
+
+
 def error_from_response(
-    status: int, headers: Mapping[str, str], text: str, secret: str = ""
+    status: int,
+    headers: Mapping[str, str],
+    text: str,
+    redact: Redactor = NO_SECRET,
 ) -> GptOssAPIError:
     """Map an HTTP error status and body to the matching error class."""
-    message = redact(server_message(text), secret)
+    message = redact.excerpt(server_message(text), _SERVER_MESSAGE_LIMIT)
     hint = _HINTS.get(status)
     if hint:
         message = f"{message} ({hint})"
     cls: type[GptOssAPIError]
-    if status == 400 and _CONTEXT_OVERFLOW.search(message):  # noqa: PLR2004
+    if 400 <= status < 500 and is_context_overflow(message):  # noqa: PLR2004
         cls = GptOssContextOverflowError
     else:
         cls = _STATUS_ERRORS.get(status) or (
@@ -126,7 +166,7 @@ def error_from_response(
     return cls(
         message,
         status_code=status,
-        body=redact(text[:_BODY_LIMIT], secret),
+        body=redact.excerpt(text, BODY_EXCERPT),
         retry_after=retry_after_seconds(headers),
         request_id=headers.get("x-request-id"),
     )
@@ -146,39 +186,70 @@ def load_json(data: str | bytes) -> Any:
     """Parse JSON with pydantic-core's parser, three times as fast as `json`.
 
     It refuses escaped lone surrogates, which `json` accepts, so a refusal falls
-    back to `json`; either raises `ValueError` on malformed input.
+    back to `json`. Invalid UTF-8 becomes U+FFFD, as it does in streams. Raises
+    `ValueError` on malformed input, too deep nesting included.
     """
     try:
         return from_json(data)
     except ValueError:
-        return json.loads(data)
+        pass
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    try:
+        return json.loads(text)
+    except RecursionError:
+        msg = "JSON nested too deeply"
+        raise ValueError(msg) from None
+
+
+def embedded_status(error: Any) -> int:
+    """The HTTP status a 200 body's (or an event's) error object stands for."""
+    code = error.get("code") if isinstance(error, dict) else None
+    if isinstance(code, int) and 400 <= code < 600:  # noqa: PLR2004
+        return code
+    if code == "context_length_exceeded":
+        return 400
+    return 500
 
 
 def parse_json_body(
-    status: int, headers: Mapping[str, str], content: bytes, secret: str = ""
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    redact: Redactor = NO_SECRET,
 ) -> dict[str, Any]:
     """Return a successful response's JSON object, or raise the mapped error.
 
     The body is decoded to text only for an error message, never on success.
     """
     if status >= 400:  # noqa: PLR2004
-        raise error_from_response(status, headers, _text(content), secret)
+        raise error_from_response(status, headers, text_of(content), redact)
     try:
         payload = load_json(content)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
-        text = _text(content)
-        msg = f"Expected a JSON object, got: {redact(text[:200], secret)!r}"
-        raise GptOssAPIError(msg, status_code=status, body=redact(text, secret))
+        text = text_of(content)
+        msg = f"Expected a JSON object, got: {redact.excerpt(text, 200)!r}"
+        raise GptOssAPIError(
+            msg, status_code=status, body=redact.excerpt(text, BODY_EXCERPT)
+        )
     if "choices" not in payload and payload.get("error"):
-        error = payload["error"]
-        code = error.get("code") if isinstance(error, dict) else None
         raise error_from_response(
-            code if isinstance(code, int) else 500, headers, _text(content), secret
+            embedded_status(payload["error"]), headers, text_of(content), redact
         )
     return payload
 
 
-def _text(content: bytes) -> str:
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxdict, _SHOWN.maxlist = 6, 30, 30
+_SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 2000, 200, 40
+
+
+def shown(value: object) -> str:
+    """A bounded repr of parsed JSON, safe for any depth (for messages)."""
+    return _SHOWN.repr(value)
+
+
+def text_of(content: bytes) -> str:
+    """A body as text for messages, invalid UTF-8 replaced."""
     return content.decode("utf-8", errors="replace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -23,6 +24,7 @@ from pydantic import (
 
 from langchain_gptoss import _http
 from langchain_gptoss._clients import LimiterRecipe, OwnedClients
+from langchain_gptoss._decode import ACCEPT_ENCODING, response_limit
 from langchain_gptoss._endpoint import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
@@ -31,6 +33,7 @@ from langchain_gptoss._endpoint import (
     resolve_endpoint,
     sends_token_in_clear,
 )
+from langchain_gptoss._redact import Redactor, locals_forgotten
 from langchain_gptoss._request import (
     build_request_body,
     check_params,
@@ -43,6 +46,7 @@ from langchain_gptoss._response import (
     chunk_from_event,
     result_from_response,
 )
+from langchain_gptoss._sse import DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
 from langchain_gptoss.version import __version__
 
@@ -155,6 +159,18 @@ class ChatGptOss(BaseChatModel):
         default=_http.DEFAULT_STREAM_IDLE_TIMEOUT, gt=0
     )
     """Longest wait between two stream events, in seconds (None: no limit)."""
+    total_timeout: float | None = Field(default=None, gt=0)
+    """Longest a whole call may take, in seconds, retries and the whole stream
+    included (None: no limit)."""
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
+    """Largest stream event (and line) accepted, in bytes."""
+    max_response_bytes: int | None = Field(default=None, ge=1024)
+    """Largest non-streamed body accepted after decompression, in bytes (None:
+    enough for the request's longest possible answer, see the README)."""
+    max_error_body_bytes: int = Field(
+        default=_http.DEFAULT_MAX_ERROR_BODY_BYTES, ge=1024
+    )
+    """How much of an error body (or an unexpected non-JSON body) is read."""
     max_retries: int = Field(default=_http.DEFAULT_MAX_RETRIES, ge=0)
     """Retries after the first try, for 408/409/429/5xx and connection failures."""
     default_headers: dict[str, str] | None = None
@@ -167,6 +183,7 @@ class ChatGptOss(BaseChatModel):
 
     _endpoint: Endpoint = PrivateAttr()
     _owned: OwnedClients = PrivateAttr()
+    _redact: Redactor = PrivateAttr()
     # Request headers for a JSON answer (False) and a stream (True); built once,
     # since httpx normalises a plain dict of headers again on every request.
     _headers: dict[bool, httpx.Headers] = PrivateAttr()
@@ -221,6 +238,7 @@ class ChatGptOss(BaseChatModel):
         endpoint = resolve_endpoint(self.base_url, self.project_id, explicit_model)
         self._endpoint = endpoint
         self._owned = OwnedClients(self._timeout())
+        self._redact = Redactor(self.api_key.get_secret_value())
         token = self.api_key.get_secret_value()
         self._headers = {
             stream: httpx.Headers(
@@ -228,6 +246,7 @@ class ChatGptOss(BaseChatModel):
                     "Authorization": f"Bearer {token}",
                     "Content-Type": "application/json",
                     "Accept": _http.SSE_CONTENT_TYPE if stream else "application/json",
+                    "Accept-Encoding": ACCEPT_ENCODING,
                     "User-Agent": _USER_AGENT,
                     **(self.default_headers or {}),
                 }
@@ -397,10 +416,10 @@ class ChatGptOss(BaseChatModel):
         body = build_request_body(
             messages, params, stream=stream, stream_usage=stream_usage
         )
-        token = self.api_key.get_secret_value() if self.api_key else ""
         url = chat_completions_url(
             self._endpoint, params["model"], project_query=self.include_project_query
         )
+        total = self.total_timeout
         return _http.Call(
             url=self._parsed_url.get(url, url),
             headers=self._headers[stream],
@@ -408,8 +427,12 @@ class ChatGptOss(BaseChatModel):
                 body, ensure_ascii=False, separators=(",", ":")
             ).encode(),
             max_retries=self.max_retries,
-            secret=token,
+            redact=self._redact,
             idle_timeout=self.stream_idle_timeout if stream else None,
+            max_event_bytes=self.max_event_bytes,
+            max_response_bytes=self.max_response_bytes or response_limit(params),
+            max_error_body_bytes=self.max_error_body_bytes,
+            deadline=None if total is None else (time.monotonic() + total, total),
         )
 
     def _timeout(self) -> httpx.Timeout:
@@ -489,7 +512,10 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return result_from_response(_http.post(self._sync_client(), call))
+        with locals_forgotten():
+            return result_from_response(
+                _http.post(self._sync_client(), call), call.redact
+            )
 
     async def _agenerate(
         self,
@@ -499,7 +525,9 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
-        return result_from_response(await _http.apost(self._async_client(), call))
+        with locals_forgotten():
+            response = await _http.apost(self._async_client(), call)
+            return result_from_response(response, call.redact)
 
     def _stream(
         self,
@@ -509,8 +537,11 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        state = StreamState(v1=self.output_version == "v1")
-        with closing(_http.stream_events(self._sync_client(), call)) as events:
+        state = StreamState(v1=self.output_version == "v1", redact=call.redact)
+        with (
+            locals_forgotten(),
+            closing(_http.stream_events(self._sync_client(), call)) as events,
+        ):
             for event in events:
                 chunk = chunk_from_event(event, state)
                 if chunk is None:
@@ -528,13 +559,16 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        state = StreamState(v1=self.output_version == "v1")
-        async with aclosing(_http.astream_events(self._async_client(), call)) as events:
-            async for event in events:
-                chunk = chunk_from_event(event, state)
-                if chunk is None:
-                    continue
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+        state = StreamState(v1=self.output_version == "v1", redact=call.redact)
+        with locals_forgotten():
+            async with aclosing(
+                _http.astream_events(self._async_client(), call)
+            ) as events:
+                async for event in events:
+                    chunk = chunk_from_event(event, state)
+                    if chunk is None:
+                        continue
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
         state.check_complete()

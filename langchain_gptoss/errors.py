@@ -14,10 +14,11 @@ works unchanged::
     │   ├── GptOssRateLimitError               429 (ModelRateLimitError), retryable
     │   └── GptOssServerError                  5xx, 408, 409 (ModelAPIError), retryable
     ├── GptOssConnectionError                  cannot connect, or the connection broke
-    │   └── GptOssTimeoutError                 connect/read/stream-idle timeout
-    └── GptOssStreamError                      the SSE stream itself went wrong: an
-                                               in-stream error event, a malformed
-                                               event, or an end without `[DONE]`
+    │   └── GptOssTimeoutError                 connect/read/stream-idle/total timeout
+    ├── GptOssStreamError                      the SSE stream itself went wrong: an
+    │                                          in-stream error event, a malformed
+    │                                          event, or an end without `[DONE]`
+    └── GptOssResponseTooLargeError            a body or event passed a size limit
 
 No message ever contains the auth token: errors are built from the server's reply,
 which is redacted before it is stored.
@@ -48,6 +49,7 @@ __all__ = [
     "GptOssNotFoundError",
     "GptOssPermissionDeniedError",
     "GptOssRateLimitError",
+    "GptOssResponseTooLargeError",
     "GptOssServerError",
     "GptOssStreamError",
     "GptOssTimeoutError",
@@ -133,11 +135,28 @@ class GptOssServerError(GptOssAPIError, ModelAPIError):
 
 
 class GptOssConnectionError(GptOssError, ModelConnectionError):
-    """The endpoint could not be reached, or the connection broke mid-answer."""
+    """The endpoint could not be reached, or the connection broke mid-answer.
+
+    `is_retryable` is false where trying again cannot help: a TLS certificate
+    that fails verification, or a pool timeout (nothing was sent).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        """Build the error; `retryable` says whether a fresh request may succeed."""
+        self.is_retryable = retryable
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep the error picklable with its retry flag."""
+        return (_rebuild_flagged, (type(self), str(self), self.is_retryable))
 
 
 class GptOssTimeoutError(GptOssConnectionError, ModelTimeoutError):
-    """Connecting, or waiting for the first byte or the next event, took too long."""
+    """A connect, a read, the gap between events or the whole call took too long.
+
+    The message names the setting: `timeout`, `stream_idle_timeout` or
+    `total_timeout`.
+    """
 
 
 class GptOssStreamError(GptOssError, ModelAPIError):
@@ -155,8 +174,40 @@ class GptOssStreamError(GptOssError, ModelAPIError):
 
     def __reduce__(self) -> tuple[object, ...]:
         """Keep the error picklable with its retry flag."""
-        return (_rebuild_stream_error, (str(self), self.is_retryable))
+        return (_rebuild_flagged, (type(self), str(self), self.is_retryable))
 
 
-def _rebuild_stream_error(message: str, retryable: bool) -> GptOssStreamError:
-    return GptOssStreamError(message, retryable=retryable)
+def _rebuild_flagged(
+    cls: type[GptOssConnectionError | GptOssStreamError],
+    message: str,
+    retryable: bool,
+) -> GptOssError:
+    return cls(message, retryable=retryable)
+
+
+class GptOssResponseTooLargeError(GptOssError):
+    """A response body or stream event was larger than a configured limit.
+
+    Never retried: the same request would get the same answer. The message names
+    the setting to raise (`max_response_bytes` or `max_event_bytes`).
+
+    Attributes:
+        limit: The limit in bytes.
+        setting: The name of the `ChatGptOss` setting that holds it.
+    """
+
+    def __init__(self, message: str, *, limit: int, setting: str) -> None:
+        """Build the error for the limit `setting` = `limit` bytes."""
+        self.limit = limit
+        self.setting = setting
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep the error picklable with its limit."""
+        return (_rebuild_too_large, (str(self), self.limit, self.setting))
+
+
+def _rebuild_too_large(
+    message: str, limit: int, setting: str
+) -> GptOssResponseTooLargeError:
+    return GptOssResponseTooLargeError(message, limit=limit, setting=setting)

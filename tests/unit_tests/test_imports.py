@@ -16,6 +16,7 @@ EXPECTED_ALL = [
     "GptOssNotFoundError",
     "GptOssPermissionDeniedError",
     "GptOssRateLimitError",
+    "GptOssResponseTooLargeError",
     "GptOssServerError",
     "GptOssStreamError",
     "GptOssTimeoutError",
