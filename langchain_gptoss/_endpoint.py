@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 DEFAULT_BASE_URL = "https://infer.e2enetworks.net"
 DEFAULT_MODEL = "gpt_oss_120b"
@@ -17,6 +19,14 @@ _FULL_BASE = re.compile(
     r"(?:/chat/completions)?/*$"
 )
 _PROJECT = re.compile(r"^(?:p-)?([0-9]+)$", re.IGNORECASE)
+# TIR's GenAI slugs are snake_case (gpt_oss_120b, llama_3_3_70b_instruct_fp8);
+# dots and dashes are let through for self-hosted names such as Llama-3.1-8B.
+# Nothing that could leave the path segment: no '/', '%', '?', '#', '..'.
+_MODEL_SLUG = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+_SLUG_RULE = (
+    "a TIR GenAI model slug such as 'gpt_oss_120b' (letters, digits, '_', '-' "
+    "and '.', not starting with '.')"
+)
 
 
 class Endpoint(NamedTuple):
@@ -45,6 +55,83 @@ def normalize_project_id(value: int | str) -> str:
     return str(int(match.group(1)))
 
 
+def check_model(model: object) -> str:
+    """Return `model` if it is a model slug that is safe to put in the URL path.
+
+    Raises:
+        ValueError: For anything else, since the slug becomes a path segment
+            of the URL that receives the token.
+    """
+    if isinstance(model, str) and _MODEL_SLUG.fullmatch(model):
+        return model
+    msg = f"model must be {_SLUG_RULE}; got {model!r}."
+    raise ValueError(msg)
+
+
+def check_base_url(url: str) -> None:
+    """Refuse a base URL that httpx cannot use or that would misroute the token.
+
+    Raises:
+        ValueError: Saying what is wrong; never echoing user info or a query,
+            which may hold credentials.
+    """
+    for position, char in enumerate(url):
+        if char.isspace() or not char.isprintable():
+            msg = (
+                f"base_url must not contain spaces or control characters; it has "
+                f"{char!r} at position {position}. Copy the URL again without it."
+            )
+            raise ValueError(msg)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        msg = f"base_url is not a valid URL: {exc}. Check the host and port."
+        raise ValueError(msg) from None
+    if "@" in parts.netloc:
+        msg = (
+            "base_url must not contain a user name or password (user:password@): "
+            "the token goes in api_key. Remove the part up to the '@'."
+        )
+        raise ValueError(msg)
+    if "?" in url or "#" in url:
+        msg = (
+            f"base_url must not contain a query ('?...') or fragment ('#...'); got "
+            f"one after {_shown(parts)!r}. Remove it: ?project_id= is added from "
+            "project_id (see include_project_query)."
+        )
+        raise ValueError(msg)
+    if parts.scheme not in {"http", "https"}:
+        msg = (
+            "base_url must start with https:// (or http:// for a local emulator); "
+            f"got {url!r}."
+        )
+        raise ValueError(msg)
+    if not parts.hostname:
+        msg = (
+            f"base_url has no host: it must look like {DEFAULT_BASE_URL} "
+            f"(scheme, '://', then the host); got {url!r}."
+        )
+        raise ValueError(msg)
+    if port == 0:
+        msg = f"base_url has port 0; use a port from 1 to 65535. Got {url!r}."
+        raise ValueError(msg)
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError) as exc:
+        msg = f"base_url is not a URL httpx can use: {exc}. Got {url!r}."
+        raise ValueError(msg) from None
+    if "%" in host:
+        msg = f"base_url has characters a host name cannot have; got {url!r}."
+        raise ValueError(msg)
+
+
+def _shown(parts: SplitResult) -> str:
+    """The URL without user info, query or fragment."""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=host, query="", fragment="").geturl()
+
+
 def resolve_endpoint(
     base_url: str, project_id: int | str | None, model: str | None
 ) -> Endpoint:
@@ -55,17 +142,15 @@ def resolve_endpoint(
     taken when not given explicitly (`None`), and must agree when they are.
 
     Raises:
-        ValueError: When the project is unknown, or the URL contradicts an
-            explicit project or model.
+        ValueError: When the URL is malformed, the project is unknown, a model
+            slug is unsafe, or the URL contradicts an explicit project or model.
     """
+    # Surrounding whitespace is a copy-and-paste (or .env) artefact, not part of
+    # the URL; trailing slashes go after the check, so errors show "https://".
+    check_base_url(base_url.strip())
     url = base_url.strip().rstrip("/")
-    scheme = urlsplit(url).scheme
-    if scheme not in {"http", "https"}:
-        msg = (
-            "base_url must start with https:// (or http:// for a local emulator); "
-            f"got {base_url!r}."
-        )
-        raise ValueError(msg)
+    if model is not None:
+        check_model(model)
     full = _FULL_BASE.match(url)
     if full is None:
         if project_id is None:
@@ -77,6 +162,9 @@ def resolve_endpoint(
             raise ValueError(msg)
         return Endpoint(url, normalize_project_id(project_id), model or DEFAULT_MODEL)
     url_project, url_model = full.group("project"), full.group("model")
+    if not _MODEL_SLUG.fullmatch(url_model):
+        msg = f"base_url names model {url_model!r}, which is not {_SLUG_RULE}."
+        raise ValueError(msg)
     project = url_project if project_id is None else normalize_project_id(project_id)
     if project != str(int(url_project)):
         msg = (

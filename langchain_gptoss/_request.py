@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from langchain_core.messages.human import HumanMessage
 from langchain_core.messages.system import SystemMessage
 from langchain_core.messages.tool import ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from langchain_gptoss._endpoint import check_model
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -109,6 +112,8 @@ def check_params(params: Mapping[str, Any], *, stream: bool) -> None:
     Raises:
         ValueError: Naming the setting, the value and what is allowed.
     """
+    # The model names a path segment of the URL the token is sent to.
+    check_model(params.get("model"))
     effort = params.get("reasoning_effort")
     if effort is not None and effort not in _EFFORTS:
         msg = f"reasoning_effort must be one of {_EFFORTS}, got {effort!r}."
@@ -122,6 +127,11 @@ def check_params(params: Mapping[str, Any], *, stream: bool) -> None:
             raise ValueError(msg)
     _check_range(params, "temperature", 0.0, 2.0, low_open=False)
     _check_range(params, "top_p", 0.0, 1.0, low_open=True)
+    for key in ("frequency_penalty", "presence_penalty"):
+        value = params.get(key)
+        if value is not None and not _is_finite_number(value):
+            msg = f"{key} must be a finite number, got {value!r}."
+            raise ValueError(msg)
     if stream and (params.get("n") or 1) > 1:
         msg = "n > 1 cannot be streamed (the choices would interleave); use invoke."
         raise ValueError(msg)
@@ -133,11 +143,79 @@ def _check_range(
     value = params.get(key)
     if value is None:
         return
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or value > high or value < low or (low_open and value == low):
+    # NaN compares false with everything, so only a finiteness test catches it.
+    if (
+        not _is_finite_number(value)
+        or value > high
+        or value < low
+        or (low_open and value == low)
+    ):
         bracket = "(" if low_open else "["
         msg = f"{key} must be a number in {bracket}{low:g}, {high:g}], got {value!r}."
         raise ValueError(msg)
+
+
+def _is_finite_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def find_non_finite(value: Any) -> tuple[str, float] | None:
+    """Return where (a dotted path) and what the first NaN or infinity in `value` is.
+
+    Only dicts, lists and tuples are searched (what `json.dumps` walks); a
+    container met again on the way down is skipped, as `json.dumps` refuses it.
+    """
+    return _find_non_finite(value, "", set())
+
+
+def _find_non_finite(value: Any, path: str, seen: set[int]) -> tuple[str, float] | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if id(value) in seen:
+        return None
+    if isinstance(value, dict):
+        items: Any = (
+            (f"{path}.{key}" if path else str(key), v) for key, v in value.items()
+        )
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{index}]", v) for index, v in enumerate(value))
+    else:
+        return None
+    seen.add(id(value))
+    for where, item in items:
+        found = _find_non_finite(item, where, seen)
+        if found is not None:
+            return found
+    seen.discard(id(value))
+    return None
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """Serialise a request body as compact UTF-8 JSON.
+
+    Raises:
+        ValueError: For a NaN or infinity anywhere in it, naming where:
+            `json.dumps` would write `NaN`, which is not JSON.
+    """
+    try:
+        text = json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except ValueError as exc:
+        found = find_non_finite(body)
+        if found is None:
+            raise
+        where, value = found
+        msg = (
+            f"Cannot send the request: {where} is {value!r}, and JSON has no NaN "
+            "or infinity. Use a finite number, or leave the setting out."
+        )
+        raise ValueError(msg) from exc
+    return text.encode()
 
 
 def build_request_body(
@@ -222,13 +300,31 @@ def _message_to_wire(
     raise ValueError(msg)
 
 
+def _arguments_json(args: dict[str, Any], index: int) -> str:
+    """A tool call's arguments as the JSON string the wire carries.
+
+    Raises:
+        ValueError: For a NaN or infinity in them (`NaN` is not JSON).
+    """
+    try:
+        return json.dumps(args, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        found = find_non_finite(args)
+        if found is None:
+            raise
+        where, value = found
+        msg = (
+            f"Cannot send the conversation: tool call {index} of an AIMessage has "
+            f"{value!r} at args.{where}, and JSON has no NaN or infinity."
+        )
+        raise ValueError(msg) from None
+
+
 def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
     text = _text_content(message.content)
     calls = [
-        _tool_call(
-            call["id"], call["name"], json.dumps(call["args"], ensure_ascii=False)
-        )
-        for call in message.tool_calls
+        _tool_call(call["id"], call["name"], _arguments_json(call["args"], index))
+        for index, call in enumerate(message.tool_calls)
     ]
     calls.extend(
         _tool_call(call.get("id"), call.get("name"), call.get("args"))

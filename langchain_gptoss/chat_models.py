@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import aclosing, closing
@@ -22,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from langchain_gptoss import _http
+from langchain_gptoss import _attempt, _http
 from langchain_gptoss._clients import LimiterRecipe, OwnedClients
 from langchain_gptoss._decode import ACCEPT_ENCODING, response_limit
 from langchain_gptoss._endpoint import (
@@ -30,6 +29,7 @@ from langchain_gptoss._endpoint import (
     DEFAULT_MODEL,
     Endpoint,
     chat_completions_url,
+    check_model,
     resolve_endpoint,
     sends_token_in_clear,
 )
@@ -37,6 +37,8 @@ from langchain_gptoss._redact import Redactor, locals_forgotten
 from langchain_gptoss._request import (
     build_request_body,
     check_params,
+    encode_body,
+    find_non_finite,
     format_tools,
     tool_choice_to_wire,
 )
@@ -45,6 +47,12 @@ from langchain_gptoss._response import (
     StreamState,
     chunk_from_event,
     result_from_response,
+)
+from langchain_gptoss._settings import (
+    check_idle_timeout,
+    check_timeout,
+    checked_api_key,
+    init_hiding_inputs,
 )
 from langchain_gptoss._sse import DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
@@ -135,12 +143,14 @@ class ChatGptOss(BaseChatModel):
     include_project_query: bool = True
     """Also send `?project_id=` (TIR's API reference asks for it)."""
 
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    # NaN passes range checks (it compares false) and json.dumps writes it as
+    # `NaN`, which is not JSON: refuse non-finite numbers outright.
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, allow_inf_nan=False)
     max_tokens: int | None = Field(default=None, ge=1)
     """Token budget for reasoning and answer together."""
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, allow_inf_nan=False)
+    frequency_penalty: float | None = Field(default=None, allow_inf_nan=False)
+    presence_penalty: float | None = Field(default=None, allow_inf_nan=False)
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     seed: int | None = None
     n: int | None = Field(default=None, ge=1)
@@ -155,9 +165,7 @@ class ChatGptOss(BaseChatModel):
 
     timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an `httpx.Timeout`; the connect part is capped at 10 s."""
-    stream_idle_timeout: float | None = Field(
-        default=_http.DEFAULT_STREAM_IDLE_TIMEOUT, gt=0
-    )
+    stream_idle_timeout: float | None = _attempt.DEFAULT_STREAM_IDLE_TIMEOUT
     """Longest wait between two stream events, in seconds (None: no limit)."""
     total_timeout: float | None = Field(default=None, gt=0)
     """Longest a whole call may take, in seconds, retries and the whole stream
@@ -168,10 +176,10 @@ class ChatGptOss(BaseChatModel):
     """Largest non-streamed body accepted after decompression, in bytes (None:
     enough for the request's longest possible answer, see the README)."""
     max_error_body_bytes: int = Field(
-        default=_http.DEFAULT_MAX_ERROR_BODY_BYTES, ge=1024
+        default=_attempt.DEFAULT_MAX_ERROR_BODY_BYTES, ge=1024
     )
     """How much of an error body (or an unexpected non-JSON body) is read."""
-    max_retries: int = Field(default=_http.DEFAULT_MAX_RETRIES, ge=0)
+    max_retries: int = Field(default=_attempt.DEFAULT_MAX_RETRIES, ge=0)
     """Retries after the first try, for 408/409/429/5xx and connection failures."""
     default_headers: dict[str, str] | None = None
     http_client: httpx.Client | None = Field(default=None, exclude=True)
@@ -179,7 +187,8 @@ class ChatGptOss(BaseChatModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """Your own `httpx.AsyncClient`; used as is and never closed by the model."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    # Errors must not print the input: it holds the token (see `_init`).
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
     _endpoint: Endpoint = PrivateAttr()
     _owned: OwnedClients = PrivateAttr()
@@ -191,6 +200,42 @@ class ChatGptOss(BaseChatModel):
     _parsed_url: dict[str, httpx.URL] = PrivateAttr()
 
     # ------------------------------------------------------------------ validation
+
+    if not TYPE_CHECKING:
+        # Hidden from type checkers, which then keep the field-typed signature
+        # that pydantic's dataclass transform gives the class.
+        def __init__(self, **data: Any) -> None:
+            """Validate the settings; no error raised here carries the token."""
+            init_hiding_inputs(ChatGptOss, self, data)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_is_usable(
+        cls, value: float | httpx.Timeout | None
+    ) -> float | httpx.Timeout | None:
+        check_timeout(value)
+        return value
+
+    @field_validator("stream_idle_timeout")
+    @classmethod
+    def _idle_timeout_is_usable(cls, value: float | None) -> float | None:
+        check_idle_timeout(value)
+        return value
+
+    @field_validator("model_kwargs")
+    @classmethod
+    def _model_kwargs_are_sendable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        found = find_non_finite(value)
+        if found is not None:
+            where, number = found
+            msg = (
+                f"model_kwargs has {number!r} at {where}, and JSON has no NaN or "
+                "infinity: use a finite number, or leave the setting out."
+            )
+            raise ValueError(msg)
+        if "model" in value:
+            check_model(value["model"])
+        return value
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -227,25 +272,34 @@ class ChatGptOss(BaseChatModel):
         return self
 
     def _derive_endpoint(self) -> None:
-        """Check the token, resolve URL, project and model, and set up clients."""
-        if self.api_key is None or not self.api_key.get_secret_value().strip():
-            msg = (
-                "No TIR auth token: pass api_key=... to ChatGptOss, or set "
-                "E2E_TIR_ACCESS_TOKEN (or TIR_API_TOKEN)."
-            )
-            raise ValueError(msg)
+        """Check the token, resolve URL, project and model, and set up clients.
+
+        No local variable here holds the raw token: tracebacks keep the locals
+        of their frames, and error reporters print them.
+        """
+        secret = checked_api_key(self)
         explicit_model = self.model if "model" in self.model_fields_set else None
         endpoint = resolve_endpoint(self.base_url, self.project_id, explicit_model)
+        # model_copy(update=...) skips the field validators.
+        check_idle_timeout(self.stream_idle_timeout)
         self._endpoint = endpoint
         self._owned = OwnedClients(self._timeout())
-        self._redact = Redactor(self.api_key.get_secret_value())
-        token = self.api_key.get_secret_value()
+        self.base_url, self.model = endpoint.root, endpoint.model
+        url = chat_completions_url(
+            endpoint, self.model, project_query=self.include_project_query
+        )
+        self._parsed_url = {url: httpx.URL(url)}
+        self.project_id = int(endpoint.project_id)
+        # Last, so that a model that failed to validate never holds the header.
+        self._redact = Redactor(secret.get_secret_value())
         self._headers = {
             stream: httpx.Headers(
                 {
-                    "Authorization": f"Bearer {token}",
+                    "Authorization": f"Bearer {secret.get_secret_value()}",
                     "Content-Type": "application/json",
-                    "Accept": _http.SSE_CONTENT_TYPE if stream else "application/json",
+                    "Accept": _attempt.SSE_CONTENT_TYPE
+                    if stream
+                    else "application/json",
                     "Accept-Encoding": ACCEPT_ENCODING,
                     "User-Agent": _USER_AGENT,
                     **(self.default_headers or {}),
@@ -253,12 +307,6 @@ class ChatGptOss(BaseChatModel):
             )
             for stream in (False, True)
         }
-        self.base_url, self.model = endpoint.root, endpoint.model
-        url = chat_completions_url(
-            endpoint, self.model, project_query=self.include_project_query
-        )
-        self._parsed_url = {url: httpx.URL(url)}
-        self.project_id = int(endpoint.project_id)
         if sends_token_in_clear(endpoint.root):
             logger.warning(
                 "base_url %s is plain http:// to a non-loopback host: the auth token "
@@ -405,7 +453,7 @@ class ChatGptOss(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         stream: bool,
-    ) -> _http.Call:
+    ) -> _attempt.Call:
         stream_usage = kwargs.get("stream_usage", self.stream_usage)
         params = {**self._default_params, **kwargs}
         for option in _CALL_OPTIONS:
@@ -420,12 +468,10 @@ class ChatGptOss(BaseChatModel):
             self._endpoint, params["model"], project_query=self.include_project_query
         )
         total = self.total_timeout
-        return _http.Call(
+        return _attempt.Call(
             url=self._parsed_url.get(url, url),
             headers=self._headers[stream],
-            content=json.dumps(
-                body, ensure_ascii=False, separators=(",", ":")
-            ).encode(),
+            content=encode_body(body),
             max_retries=self.max_retries,
             redact=self._redact,
             idle_timeout=self.stream_idle_timeout if stream else None,
@@ -436,12 +482,14 @@ class ChatGptOss(BaseChatModel):
         )
 
     def _timeout(self) -> httpx.Timeout:
+        # model_copy(update=...) skips the field validator.
+        check_timeout(self.timeout)
         if self.timeout is None:
-            return _http.DEFAULT_TIMEOUT
+            return _attempt.DEFAULT_TIMEOUT
         if isinstance(self.timeout, httpx.Timeout):
             return self.timeout
         return httpx.Timeout(
-            self.timeout, connect=min(self.timeout, _http.MAX_CONNECT_TIMEOUT)
+            self.timeout, connect=min(self.timeout, _attempt.MAX_CONNECT_TIMEOUT)
         )
 
     def _sync_client(self) -> httpx.Client:
@@ -491,6 +539,9 @@ class ChatGptOss(BaseChatModel):
         """Copy the model; changed settings re-derive the endpoint and timeouts."""
         copied = super().model_copy(update=update, deep=deep)
         if update:
+            # The caller's mapping may hold a raw token; keep it out of the
+            # frame locals of any error raised below.
+            del update
             copied._derive_endpoint()  # noqa: SLF001 - same class
         return copied
 

@@ -17,7 +17,7 @@ from langchain_gptoss import (
     GptOssRateLimitError,
     GptOssServerError,
 )
-from langchain_gptoss._http import MAX_RETRY_AFTER, Call, retry_delay
+from langchain_gptoss._attempt import MAX_RETRY_AFTER, Call, retry_delay
 from langchain_gptoss._redact import Redactor
 from langchain_gptoss._status import (
     error_from_response,
