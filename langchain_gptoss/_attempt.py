@@ -196,6 +196,24 @@ def is_sse(response: httpx.Response) -> bool:
     ).startswith(SSE_CONTENT_TYPE)
 
 
+def refuse_unasked_stream(response: httpx.Response) -> None:
+    """Refuse an SSE answer to a non-streamed request, before reading any of it.
+
+    vLLM streams only when asked; a server that streams anyway may never end,
+    and nothing here could turn its events into the JSON answer asked for.
+
+    Raises:
+        GptOssAPIError: When the response is a `text/event-stream`.
+    """
+    if is_sse(response):
+        msg = (
+            "Asked for a JSON answer, but the server sent an SSE stream "
+            f"({CONTENT_TYPE}); it was not read. Use model.stream(), or "
+            "streaming=True, if the endpoint only streams."
+        )
+        raise GptOssAPIError(msg, status_code=response.status_code)
+
+
 def not_sse_error(response: httpx.Response, body: bytes, call: Call) -> GptOssError:
     text = text_of(body)
     if response.status_code >= 400:  # noqa: PLR2004

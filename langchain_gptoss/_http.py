@@ -26,6 +26,7 @@ from langchain_gptoss._attempt import (
     log_retry,
     map_transport_errors,
     not_sse_error,
+    refuse_unasked_stream,
     retry_delay,
 )
 from langchain_gptoss._deadline import arm, disarm
@@ -135,6 +136,7 @@ def _post_once(client: httpx.Client, call: Call) -> dict[str, Any]:
         ) as response,
     ):
         status = response.status_code
+        refuse_unasked_stream(response)
         armed = arm(response, call.deadline and call.deadline[0])
         try:
             decoder = _decoder(response)
@@ -275,6 +277,7 @@ async def _apost_once(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
             timeout=attempt_timeout(client.timeout, call, stream=False),
         ) as response:
             status = response.status_code
+            refuse_unasked_stream(response)
             armed = arm(response, call.deadline and call.deadline[0])
             try:
                 decoder = _decoder(response)

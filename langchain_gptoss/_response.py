@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.messages.ai import AIMessage, AIMessageChunk, UsageMetadata
 from langchain_core.messages.content import InvalidToolCall
@@ -26,6 +26,9 @@ from pydantic import BaseModel
 from langchain_gptoss._redact import NO_SECRET, Redactor
 from langchain_gptoss._status import shown
 from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 logger = logging.getLogger("langchain_gptoss")
 
@@ -230,6 +233,30 @@ def chunk_from_event(
         f"{redact.excerpt(shown(event), 200)}"
     )
     raise GptOssStreamError(msg)
+
+
+def chunks_from_events(
+    events: Iterable[dict[str, Any]], state: StreamState
+) -> Iterator[ChatGenerationChunk]:
+    """The chunks of a stream's events, skipping events that carry nothing.
+
+    A generator of its own, so that the event being read when one fails lives
+    only in this frame, whose locals are cleared from the error's traceback.
+    """
+    for event in events:
+        chunk = chunk_from_event(event, state)
+        if chunk is not None:
+            yield chunk
+
+
+async def achunks_from_events(
+    events: AsyncIterable[dict[str, Any]], state: StreamState
+) -> AsyncIterator[ChatGenerationChunk]:
+    """The async twin of `chunks_from_events`."""
+    async for event in events:
+        chunk = chunk_from_event(event, state)
+        if chunk is not None:
+            yield chunk
 
 
 def _result_from_response(response: dict[str, Any]) -> ChatResult:

@@ -198,12 +198,9 @@ class EventReader:
             if line.startswith(b"data:"):
                 value = line[5:].removeprefix(b" ")
                 self._data.append(value)
-                if self._data_size:
-                    self._data_size += len(value) + 1
-                    if self._data_size > self._limit:
-                        raise _too_large(self._limit)
-                else:
-                    self._data_size = len(value) + 1
+                self._data_size += len(value) + 1
+                if self._data_size > self._limit:
+                    raise _too_large(self._limit)
             elif not line and self._data:  # a blank line ends an event
                 data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
                 self._data = []

@@ -45,7 +45,8 @@ from langchain_gptoss._request import (
 from langchain_gptoss._response import (
     PROVIDER,
     StreamState,
-    chunk_from_event,
+    achunks_from_events,
+    chunks_from_events,
     result_from_response,
 )
 from langchain_gptoss._settings import (
@@ -577,8 +578,10 @@ class ChatGptOss(BaseChatModel):
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
         with locals_forgotten():
-            response = await _http.apost(self._async_client(), call)
-            return result_from_response(response, call.redact)
+            # One expression: a named local would keep the body in this frame.
+            return result_from_response(
+                await _http.apost(self._async_client(), call), call.redact
+            )
 
     def _stream(
         self,
@@ -593,10 +596,7 @@ class ChatGptOss(BaseChatModel):
             locals_forgotten(),
             closing(_http.stream_events(self._sync_client(), call)) as events,
         ):
-            for event in events:
-                chunk = chunk_from_event(event, state)
-                if chunk is None:
-                    continue
+            for chunk in chunks_from_events(events, state):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
@@ -615,10 +615,7 @@ class ChatGptOss(BaseChatModel):
             async with aclosing(
                 _http.astream_events(self._async_client(), call)
             ) as events:
-                async for event in events:
-                    chunk = chunk_from_event(event, state)
-                    if chunk is None:
-                        continue
+                async for chunk in achunks_from_events(events, state):
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk

@@ -212,3 +212,9 @@ def test_deeply_nested_events_are_malformed_not_a_crash() -> None:
         decode_event(b"[" * 100_000)
     with pytest.raises(GptOssStreamError, match="mid-stream"):
         decode_event(b'{"error": ' + b"[" * 150 + b"]" * 150 + b"}")
+
+
+def test_an_event_that_arrives_whole_in_one_chunk_is_still_measured() -> None:
+    reader = EventReader(max_event_bytes=1024)
+    with pytest.raises(GptOssResponseTooLargeError):
+        reader.feed(b'data: "' + b"x" * 2000 + b'"\n\n')
