@@ -3,217 +3,151 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import weakref
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
-from langchain_gptoss._deadline import timed_async_transport, timed_transport
+from langchain_gptoss._transport import ShardedAsyncTransport, ShardedTransport
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    import ssl
+    from collections.abc import AsyncGenerator
     from typing import Self
 
-# gpt-oss answers are long, so many requests are in flight at once. httpcore's pool
-# rescans all its connections for each one whenever a request starts or ends, so
-# one pool of 100 costs milliseconds per request under load; several small pools
-# behind one gate cost a sixteenth of that.
-SHARDS = 4
-SHARD_SIZE = 25
-MAX_IN_FLIGHT = SHARDS * SHARD_SIZE
-_SHARD_LIMITS = httpx.Limits(
-    max_connections=SHARD_SIZE, max_keepalive_connections=SHARD_SIZE
-)
+
+async def _close_with_loop(left: list[httpx.AsyncClient]) -> AsyncGenerator[None]:
+    """Stays suspended while its loop lives; its `finally` closes what is `left`."""
+    try:
+        yield
+    finally:
+        for client in left:
+            await client.aclose()
 
 
-class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
-    """A response body that gives its slot back when it is closed."""
+class _LoopClient:
+    """One event loop's client, closed by that loop's own shutdown.
 
-    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
-        self._inner = inner
-        self._release = release
-
-    # The inner iterators themselves: a generator here would be one more frame
-    # to resume for every chunk of a stream.
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._inner)
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return aiter(self._inner)
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._release()
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            self._release()
-
-
-class _Ledger:
-    """Which shard takes the next request: the least busy (the first when idle).
-
-    The gate in front admits at most `MAX_IN_FLIGHT` requests, so the least busy
-    shard always has a free connection and no request ever queues inside httpcore.
-    Sequential requests all land on shard 0 and reuse its connection.
+    `asyncio.run` and `asyncio.Runner` call `loop.shutdown_asyncgens()` before they
+    close a loop: it closes, while the loop still runs, every async generator first
+    iterated there and still suspended. A sentinel generator, started here and kept
+    suspended, so closes the client in time. Nothing else would: the client's
+    transports keep the loop alive, so no weak map keyed by the loop ever lets go.
     """
 
-    def __init__(self) -> None:
-        self.busy = [0] * SHARDS
+    __slots__ = ("_left", "_sentinel", "client")
 
-    def take(self) -> tuple[int, Callable[[], None]]:
-        shard = self.busy.index(min(self.busy))
-        self.busy[shard] += 1
-        return shard, lambda: self._give_back(shard)
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        """Run the sentinel to its first yield: the running loop's hook adopts it."""
+        self.client = client
+        self._left = [client]
+        self._sentinel = _close_with_loop(self._left)
+        with suppress(StopIteration):
+            self._sentinel.asend(None).send(None)
 
-    def _give_back(self, shard: int) -> None:
-        self.busy[shard] -= 1
-
-
-def _pool_timeout(request: httpx.Request) -> float | None:
-    timeout: dict[str, float | None] = request.extensions.get("timeout", {})
-    return timeout.get("pool")
-
-
-def _pool_timeout_error(request: httpx.Request) -> httpx.PoolTimeout:
-    return httpx.PoolTimeout("Timed out waiting for a free connection", request=request)
-
-
-class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """`MAX_IN_FLIGHT` connections in `SHARDS` pools, behind one gate."""
-
-    def __init__(self) -> None:
-        """Create the pools and the gate; nothing connects yet."""
-        self._shards = [
-            timed_async_transport(httpx.AsyncHTTPTransport(limits=_SHARD_LIMITS))
-            for _ in range(SHARDS)
-        ]
-        self._ledger = _Ledger()
-        self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Wait for a slot (bounded by the pool timeout), then send on a shard."""
-        try:
-            async with asyncio.timeout(_pool_timeout(request)):
-                await self._gate.acquire()
-        except TimeoutError as exc:
-            raise _pool_timeout_error(request) from exc
-        shard, give_back = self._ledger.take()
-
-        def release() -> None:
-            give_back()
-            self._gate.release()
-
-        try:
-            response = await self._shards[shard].handle_async_request(request)
-        except BaseException:
-            release()
-            raise
-        response.stream = _Released(response.stream, release)
-        return response
-
-    async def aclose(self) -> None:
-        """Close every pool."""
-        for shard in self._shards:
-            await shard.aclose()
-
-
-class ShardedTransport(httpx.BaseTransport):
-    """The sync twin of `ShardedAsyncTransport`, for many threads on one model."""
-
-    def __init__(self) -> None:
-        """Create the pools and the gate; nothing connects yet."""
-        self._shards = [
-            timed_transport(httpx.HTTPTransport(limits=_SHARD_LIMITS))
-            for _ in range(SHARDS)
-        ]
-        self._ledger = _Ledger()
-        self._lock = threading.Lock()
-        self._gate = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Wait for a slot (bounded by the pool timeout), then send on a shard."""
-        timeout = _pool_timeout(request)
-        if not self._gate.acquire(timeout=-1 if timeout is None else timeout):
-            raise _pool_timeout_error(request)
-        with self._lock:
-            shard, give_back = self._ledger.take()
-
-        def release() -> None:
-            with self._lock:
-                give_back()
-            self._gate.release()
-
-        try:
-            response = self._shards[shard].handle_request(request)
-        except BaseException:
-            release()
-            raise
-        response.stream = _Released(response.stream, release)
-        return response
-
-    def close(self) -> None:
-        """Close every pool."""
-        for shard in self._shards:
-            shard.close()
+    def disarm(self) -> None:
+        """Finish the sentinel now, without closing the client: it awaits nothing."""
+        self._left.clear()
+        # RuntimeError: the loop's shutdown is closing it at this very moment.
+        with suppress(StopIteration, RuntimeError):
+            self._sentinel.aclose().send(None)
 
 
 class OwnedClients:
     """Clients created for one model, never shared with copies of it.
 
     An `httpx.AsyncClient` is bound to the event loop it first ran on, so each
-    loop gets its own; a loop that is gone takes its client out of the map. A copy,
-    deep copy or unpickled model starts with no clients and makes its own.
+    loop gets its own, closed as the loop shuts down (see `_LoopClient`) or by
+    `aclose()` on it. A loop closed without `shutdown_asyncgens()` (by hand, after
+    `run_until_complete`) can no longer close anything: its client is dropped and
+    the garbage collector closes its sockets, with the `ResourceWarning` of any
+    unclosed client; `await model.aclose()` before `loop.close()` avoids that. A
+    copy, deep copy or unpickled model starts with no clients and makes its own.
+
+    So does a process made by `os.fork()` (a `multiprocessing` "fork" worker):
+    it must not share the parent's pooled connections, nor close them. Clients
+    passed in by the user (`http_client=`, `http_async_client=`) are theirs to
+    replace in the child.
     """
 
     def __init__(self, timeout: httpx.Timeout) -> None:
         """Remember how to build clients; build none yet."""
         self._timeout = timeout
         self._lock = threading.Lock()
+        # One for all the model's clients: each httpx transport would otherwise load
+        # the CA bundle itself, some 30-70 ms and 0.7 MB a time, eight times over
+        # (four shards) for the first call on every event loop.
+        self._ssl_context: ssl.SSLContext | None = None
         self._sync: httpx.Client | None = None
-        self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncClient
-        ] = weakref.WeakKeyDictionary()
+        # A plain dict: the entries of closed loops are pruned on every access.
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+        _LIVE.add(self)
+
+    def _ssl(self) -> ssl.SSLContext:
+        """The TLS settings httpx would make by default, made once (lock held)."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
+    def _prune(self) -> None:
+        """Forget the clients of closed loops (lock held)."""
+        for loop in [loop for loop in self._loops if loop.is_closed()]:
+            self._loops.pop(loop).disarm()
 
     def sync(self) -> httpx.Client:
         """The sync client, created on first use."""
         with self._lock:
             if self._sync is None:
                 self._sync = httpx.Client(
-                    timeout=self._timeout, transport=ShardedTransport()
+                    timeout=self._timeout, transport=ShardedTransport(self._ssl())
                 )
             return self._sync
 
     def for_running_loop(self) -> httpx.AsyncClient:
         """The async client of the running event loop, created on first use."""
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = httpx.AsyncClient(
-                timeout=self._timeout, transport=ShardedAsyncTransport()
-            )
-            self._async[loop] = client
-        return client
+        with self._lock:
+            self._prune()
+            entry = self._loops.get(loop)
+            # Closed: by aclose(), or by the loop's shutdown, which may still run
+            # code (another async generator's finally) that calls the model.
+            if entry is None or entry.client.is_closed:
+                client = httpx.AsyncClient(
+                    timeout=self._timeout,
+                    transport=ShardedAsyncTransport(self._ssl()),
+                )
+                entry = self._loops[loop] = _LoopClient(client)
+            return entry.client
 
     def close(self) -> None:
-        """Close the sync client; forget async clients (they close with aclose)."""
+        """Close the sync client; async ones close with `aclose()` or their loop."""
         with self._lock:
             client, self._sync = self._sync, None
+            self._prune()
         if client is not None:
             client.close()
 
     async def aclose(self) -> None:
         """Close the running loop's async client and the sync client."""
-        client = self._async.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        with self._lock:
+            entry = self._loops.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            entry.disarm()
+            await entry.client.aclose()
         self.close()
+
+    def _forget_in_child(self) -> None:
+        """After `os.fork()`, in the child: start afresh, leave the parent's be."""
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        for entry in self._loops.values():
+            entry.disarm()  # so the inherited loop, if run and shut down, closes none
+        _INHERITED.append((self._sync, dict(self._loops)))
+        self._sync = None
+        self._loops.clear()
 
     # Copies and pickles get fresh, empty state: clients hold sockets and locks.
     def __copy__(self) -> Self:
@@ -224,6 +158,23 @@ class OwnedClients:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._timeout,))
+
+
+_LIVE: weakref.WeakSet[OwnedClients] = weakref.WeakSet()
+# The clients a forked child inherited, kept until it exits. Their sockets are the
+# parent's connections: closing one through httpx (a TLS close_notify, a
+# shutdown(), httpcore's close) would cut or garble the parent's traffic, and
+# letting the garbage collector have them would warn of unclosed sockets.
+_INHERITED: list[object] = []
+
+
+def _forget_clients_in_child() -> None:
+    for owned in list(_LIVE):
+        owned._forget_in_child()  # noqa: SLF001 - this module's own class
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+    os.register_at_fork(after_in_child=_forget_clients_in_child)
 
 
 class LimiterRecipe:

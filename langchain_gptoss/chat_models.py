@@ -502,7 +502,13 @@ class ChatGptOss(BaseChatModel):
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the sync connections this model opened (never injected clients)."""
+        """Close the sync connections this model opened (never injected clients).
+
+        Those of an event loop close as the loop shuts down (`asyncio.run` does
+        that), or with `aclose()` in it. A process forked from this one opens its
+        own and leaves the parent's alone; injected `http_client` and
+        `http_async_client` are yours to replace in the child.
+        """
         self._owned.close()
 
     async def aclose(self) -> None:
@@ -538,12 +544,26 @@ class ChatGptOss(BaseChatModel):
         self, *, update: Mapping[str, Any] | None = None, deep: bool = False
     ) -> Self:
         """Copy the model; changed settings re-derive the endpoint and timeouts."""
+        if deep and update:
+            # pydantic deep-copies field by field here, past `__deepcopy__`, and
+            # so would copy injected clients and the limiter (and fail on locks).
+            return super().model_copy(deep=True).model_copy(update=update)
         copied = super().model_copy(update=update, deep=deep)
         if update:
             # The caller's mapping may hold a raw token; keep it out of the
             # frame locals of any error raised below.
             del update
             copied._derive_endpoint()  # noqa: SLF001 - same class
+        return copied
+
+    def __copy__(self) -> Self:
+        """Share the settings, with connections of its own (`model_copy()` too).
+
+        pydantic copies private attributes shallowly, so the copy would share, and
+        on closing close, the original's connection pool.
+        """
+        copied = super().__copy__()
+        copied._owned = OwnedClients(self._timeout())  # noqa: SLF001 - same class
         return copied
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
