@@ -110,7 +110,7 @@ def _is_tls_verification(exc: BaseException) -> bool:
 
 @contextmanager
 def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
-    """Turn httpx's transport and decoding failures into this package's errors."""
+    """Turn every httpx failure into one of this package's errors."""
     try:
         yield
     except httpx.TimeoutException as exc:
@@ -119,8 +119,8 @@ def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
             msg = deadline_message(deadline[1])
         elif isinstance(exc, httpx.PoolTimeout):
             msg = (
-                "No free connection within the pool timeout: 100 requests of this "
-                "model are already in flight. Nothing was sent."
+                "No free connection within the pool timeout (a model's own pool "
+                "allows 100 requests in flight); nothing was sent."
             )
             raise GptOssTimeoutError(msg, retryable=False) from exc
         elif (
@@ -141,6 +141,9 @@ def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
             raise GptOssConnectionError(msg, retryable=False) from exc
         msg = f"Connection to TIR failed ({type(exc).__name__}): {exc}"
         raise GptOssConnectionError(msg) from exc
+    except httpx.HTTPError as exc:  # decoding in a client's own transport, and such
+        msg = f"The request to TIR failed ({type(exc).__name__}): {exc}"
+        raise GptOssConnectionError(msg, retryable=False) from exc
 
 
 def attempt_timeout(base: httpx.Timeout, call: Call, *, stream: bool) -> httpx.Timeout:

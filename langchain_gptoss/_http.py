@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -29,7 +30,7 @@ from langchain_gptoss._attempt import (
     refuse_unasked_stream,
     retry_delay,
 )
-from langchain_gptoss._deadline import arm, disarm
+from langchain_gptoss._deadline import AsyncTimedStream, TimedStream, arm, disarm
 from langchain_gptoss._decode import BodyDecodingError, BodyLimit, Decoder
 from langchain_gptoss._sse import EventReader, decode_event
 from langchain_gptoss._status import parse_json_body
@@ -43,6 +44,35 @@ if TYPE_CHECKING:
         Iterable,
         Iterator,
     )
+
+
+def _send(
+    client: httpx.Client, call: Call, *, stream: bool
+) -> AbstractContextManager[httpx.Response]:
+    return client.stream(
+        "POST",
+        call.url,
+        headers=call.headers,
+        content=call.content,
+        timeout=attempt_timeout(client.timeout, call, stream=stream),
+    )
+
+
+def _asend(
+    client: httpx.AsyncClient, call: Call, *, stream: bool
+) -> AbstractAsyncContextManager[httpx.Response]:
+    return client.stream(
+        "POST",
+        call.url,
+        headers=call.headers,
+        content=call.content,
+        timeout=attempt_timeout(client.timeout, call, stream=stream),
+    )
+
+
+def _arm(response: httpx.Response, call: Call) -> TimedStream | AsyncTimedStream | None:
+    """Bound the rest of the body by the call's deadline, if it has one."""
+    return arm(response, call.deadline and call.deadline[0])
 
 
 def _decoder(response: httpx.Response) -> Decoder:
@@ -127,17 +157,11 @@ def post(client: httpx.Client, call: Call) -> dict[str, Any]:
 def _post_once(client: httpx.Client, call: Call) -> dict[str, Any]:
     with (
         map_transport_errors(call),
-        client.stream(
-            "POST",
-            call.url,
-            headers=call.headers,
-            content=call.content,
-            timeout=attempt_timeout(client.timeout, call, stream=False),
-        ) as response,
+        _send(client, call, stream=False) as response,
     ):
         status = response.status_code
         refuse_unasked_stream(response)
-        armed = arm(response, call.deadline and call.deadline[0])
+        armed = _arm(response, call)
         try:
             decoder = _decoder(response)
             body = _read(
@@ -185,15 +209,9 @@ def _open_events(
 ) -> Generator[dict[str, Any], None, None]:
     with (
         map_transport_errors(call, stream=True),
-        client.stream(
-            "POST",
-            call.url,
-            headers=call.headers,
-            content=call.content,
-            timeout=attempt_timeout(client.timeout, call, stream=True),
-        ) as response,
+        _send(client, call, stream=True) as response,
     ):
-        armed = arm(response, call.deadline and call.deadline[0])
+        armed = _arm(response, call)
         try:
             decoder = _decoder(response)
             if not is_sse(response):
@@ -269,16 +287,10 @@ async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
 
 async def _apost_once(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
     with map_transport_errors(call):
-        async with client.stream(
-            "POST",
-            call.url,
-            headers=call.headers,
-            content=call.content,
-            timeout=attempt_timeout(client.timeout, call, stream=False),
-        ) as response:
+        async with _asend(client, call, stream=False) as response:
             status = response.status_code
             refuse_unasked_stream(response)
-            armed = arm(response, call.deadline and call.deadline[0])
+            armed = _arm(response, call)
             try:
                 decoder = _decoder(response)
                 limit = limit_for(status, call, expect_sse=False)
@@ -325,14 +337,8 @@ async def _aopen_events(
     client: httpx.AsyncClient, call: Call
 ) -> AsyncGenerator[dict[str, Any], None]:
     with map_transport_errors(call, stream=True):
-        async with client.stream(
-            "POST",
-            call.url,
-            headers=call.headers,
-            content=call.content,
-            timeout=attempt_timeout(client.timeout, call, stream=True),
-        ) as response:
-            armed = arm(response, call.deadline and call.deadline[0])
+        async with _asend(client, call, stream=True) as response:
+            armed = _arm(response, call)
             try:
                 decoder = _decoder(response)
                 if not is_sse(response):

@@ -184,9 +184,11 @@ class ChatGptOss(BaseChatModel):
     """Retries after the first try, for 408/409/429/5xx and connection failures."""
     default_headers: dict[str, str] | None = None
     http_client: httpx.Client | None = Field(default=None, exclude=True)
-    """Your own `httpx.Client`; used as is and never closed by the model."""
+    """Your own `httpx.Client`; used as is and never closed by the model (nor
+    replaced after a fork: recreate it in the child)."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
-    """Your own `httpx.AsyncClient`; used as is and never closed by the model."""
+    """Your own `httpx.AsyncClient`; used as is and never closed by the model
+    (nor replaced after a fork: recreate it in the child)."""
 
     # Errors must not print the input: it holds the token (see `_init`).
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
