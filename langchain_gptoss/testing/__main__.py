@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Start the emulator, print how to reach it, serve until Ctrl-C."""
     args = _parser().parse_args(argv)
+    # A process started in the background of a script inherits SIGINT ignored,
+    # and Python keeps it so; the emulator must still stop on Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     emulator = TirEmulator(
         token=args.token,
         project_id=args.project_id,
@@ -48,16 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
     )
     with emulator:
-        sys.stdout.write(
-            f"TIR emulator listening on {emulator.base_url}\n"
-            f"OpenAI base URL: {emulator.openai_base_url}\n\n"
-            f"export E2E_TIR_BASE_URL={emulator.base_url}\n"
-            f"export E2E_TIR_ACCESS_TOKEN={emulator.token}\n"
-            f"export E2E_TIR_PROJECT_ID={emulator.project_id}\n\n"
-            "Press Ctrl-C to stop.\n"
-        )
-        sys.stdout.flush()
+        # Announce only inside the try: whoever reads the banner may send
+        # Ctrl-C at once, and one arriving before the try would end the
+        # process with a traceback and exit status 1.
         try:
+            sys.stdout.write(
+                f"TIR emulator listening on {emulator.base_url}\n"
+                f"OpenAI base URL: {emulator.openai_base_url}\n\n"
+                f"export E2E_TIR_BASE_URL={emulator.base_url}\n"
+                f"export E2E_TIR_ACCESS_TOKEN={emulator.token}\n"
+                f"export E2E_TIR_PROJECT_ID={emulator.project_id}\n\n"
+                "Press Ctrl-C to stop.\n"
+            )
+            sys.stdout.flush()
             threading.Event().wait()
         except KeyboardInterrupt:
             sys.stdout.write("stopped\n")

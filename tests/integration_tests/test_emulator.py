@@ -1037,7 +1037,12 @@ def test_urls_and_settings() -> None:
         assert reply.json()["model"] == "m"
 
 
-def test_command_line() -> None:
+@pytest.mark.parametrize(
+    "sigint",
+    [signal.SIG_DFL, signal.SIG_IGN],
+    ids=["foreground", "background-job"],  # bash starts `cmd &` with SIGINT ignored
+)
+def test_command_line(sigint: signal.Handlers) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -1046,6 +1051,7 @@ def test_command_line() -> None:
          "--project-id", "42", "--era", "reasoning"],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # noqa: PLW1509
     )  # fmt: skip
     try:
         assert process.stdout is not None
