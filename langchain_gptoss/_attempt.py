@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("langchain_gptoss")
 
-SSE_CONTENT_TYPE = CONTENT_TYPE
 # Reasoning can keep a non-streamed answer silent for minutes; connecting cannot.
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 MAX_CONNECT_TIMEOUT = 10.0
@@ -196,7 +195,7 @@ def decoding_error(exc: BodyDecodingError, status: int, *, stream: bool) -> GptO
 def is_sse(response: httpx.Response) -> bool:
     return response.status_code < 400 and response.headers.get(  # noqa: PLR2004
         "content-type", ""
-    ).startswith(SSE_CONTENT_TYPE)
+    ).startswith(CONTENT_TYPE)
 
 
 def refuse_unasked_stream(response: httpx.Response) -> None:
@@ -224,7 +223,7 @@ def not_sse_error(response: httpx.Response, body: bytes, call: Call) -> GptOssEr
             response.status_code, response.headers, text, call.redact
         )
     msg = (
-        f"Expected an SSE stream ({SSE_CONTENT_TYPE}), got "
+        f"Expected an SSE stream ({CONTENT_TYPE}), got "
         f"{response.headers.get('content-type')!r}: {call.redact.excerpt(text, 200)!r}"
     )
     return GptOssStreamError(msg)

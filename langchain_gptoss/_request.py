@@ -18,7 +18,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_gptoss._endpoint import check_model
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 # Blocks that hold no text for the model: reasoning and tool-call echoes that the
 # message carries elsewhere (additional_kwargs, tool_calls).
@@ -194,28 +194,35 @@ def _find_non_finite(value: Any, path: str, seen: set[int]) -> tuple[str, float]
     return None
 
 
+def _json(value: Any, explain: Callable[[str, float], str], **options: Any) -> str:
+    """`json.dumps(value)`, refusing NaN and infinity, which are not JSON.
+
+    Raises:
+        ValueError: With `explain(where, number)` for the first one found.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, **options)
+    except ValueError:
+        found = find_non_finite(value)
+        if found is None:
+            raise
+    raise ValueError(explain(*found))
+
+
 def encode_body(body: Mapping[str, Any]) -> bytes:
     """Serialise a request body as compact UTF-8 JSON.
 
     Raises:
-        ValueError: For a NaN or infinity anywhere in it, naming where:
-            `json.dumps` would write `NaN`, which is not JSON.
+        ValueError: For a NaN or infinity anywhere in it, naming where.
     """
-    try:
-        text = json.dumps(
-            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
-    except ValueError as exc:
-        found = find_non_finite(body)
-        if found is None:
-            raise
-        where, value = found
-        msg = (
-            f"Cannot send the request: {where} is {value!r}, and JSON has no NaN "
+    return _json(
+        body,
+        lambda where, number: (
+            f"Cannot send the request: {where} is {number!r}, and JSON has no NaN "
             "or infinity. Use a finite number, or leave the setting out."
-        )
-        raise ValueError(msg) from exc
-    return text.encode()
+        ),
+        separators=(",", ":"),
+    ).encode()
 
 
 def build_request_body(
@@ -301,23 +308,14 @@ def _message_to_wire(
 
 
 def _arguments_json(args: dict[str, Any], index: int) -> str:
-    """A tool call's arguments as the JSON string the wire carries.
-
-    Raises:
-        ValueError: For a NaN or infinity in them (`NaN` is not JSON).
-    """
-    try:
-        return json.dumps(args, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        found = find_non_finite(args)
-        if found is None:
-            raise
-        where, value = found
-        msg = (
+    """A tool call's arguments as the JSON string the wire carries."""
+    return _json(
+        args,
+        lambda where, number: (
             f"Cannot send the conversation: tool call {index} of an AIMessage has "
-            f"{value!r} at args.{where}, and JSON has no NaN or infinity."
-        )
-        raise ValueError(msg) from None
+            f"{number!r} at args.{where}, and JSON has no NaN or infinity."
+        ),
+    )
 
 
 def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:

@@ -203,12 +203,13 @@ def result_from_response(
     Raises:
         GptOssAPIError: When the JSON is not shaped like a chat completion.
     """
-    try:
-        return _result_from_response(response)
-    except _SHAPE_ERRORS as exc:
-        problem = f"Unexpected response shape ({type(exc).__name__}: {exc})"
-    except GptOssAPIError as exc:  # no choices
-        problem = exc.message
+    if response.get("choices"):
+        try:
+            return _result_from_response(response)
+        except _SHAPE_ERRORS as exc:
+            problem = f"Unexpected response shape ({type(exc).__name__}: {exc})"
+    else:
+        problem = "The response has no choices"
     # Raised here, not in the handler, so the error has no __context__ that
     # could quote the body unredacted.
     msg = f"{redact.excerpt(problem, 200)}: {redact.excerpt(shown(response), 200)}"
@@ -290,8 +291,6 @@ def _result_from_response(response: dict[str, Any]) -> ChatResult:
         else:
             generation = text_generation(fields, info)
         generations.append(generation)
-    if not generations:
-        raise GptOssAPIError("The response has no choices", status_code=200)
     llm_output = {
         "id": response.get("id"),
         "model_name": response.get("model"),

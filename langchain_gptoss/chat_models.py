@@ -55,7 +55,7 @@ from langchain_gptoss._settings import (
     checked_api_key,
     init_hiding_inputs,
 )
-from langchain_gptoss._sse import DEFAULT_MAX_EVENT_BYTES
+from langchain_gptoss._sse import CONTENT_TYPE, DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
 from langchain_gptoss.version import __version__
 
@@ -300,9 +300,7 @@ class ChatGptOss(BaseChatModel):
                 {
                     "Authorization": f"Bearer {secret.get_secret_value()}",
                     "Content-Type": "application/json",
-                    "Accept": _attempt.SSE_CONTENT_TYPE
-                    if stream
-                    else "application/json",
+                    "Accept": CONTENT_TYPE if stream else "application/json",
                     "Accept-Encoding": ACCEPT_ENCODING,
                     "User-Agent": _USER_AGENT,
                     **(self.default_headers or {}),

@@ -164,11 +164,26 @@ def run_call(
     teardown then closes its connections, which ends the call.
     """
     outcome = Outcome(thread=f"call-{next(_CALLS)}-{mode}-{how}")
+    return _watched(
+        outcome,
+        lambda: _call(model, mode, how, prompt, outcome.chunks),
+        limit,
+        lambda: (
+            f"{mode} {how} still running after {limit:g}s "
+            f"({len(outcome.chunks)} chunks so far)"
+        ),
+    )
+
+
+def _watched(
+    outcome: Outcome, fn: Callable[[], Any], limit: float, overdue: Callable[[], str]
+) -> Outcome:
+    """Run `fn` in a thread named for `outcome`; fail the test past `limit` s."""
     started = time.monotonic()
 
     def target() -> None:
         try:
-            outcome.result = _call(model, mode, how, prompt, outcome.chunks)
+            outcome.result = fn()
         except BaseException as exc:  # reported to the test, not to the thread hook
             outcome.error = exc
         finally:
@@ -178,10 +193,7 @@ def run_call(
     worker.start()
     worker.join(limit)
     if worker.is_alive():
-        pytest.fail(
-            f"{mode} {how} still running after {limit:g}s "
-            f"({len(outcome.chunks)} chunks so far)"
-        )
+        pytest.fail(overdue())
     return outcome
 
 
@@ -322,19 +334,4 @@ def probe(
 def watch(fn: Callable[[], Any], limit: float) -> Outcome:
     """Run any callable under the same watchdog as `run_call`."""
     outcome = Outcome(thread=f"call-{next(_CALLS)}-watch")
-    started = time.monotonic()
-
-    def target() -> None:
-        try:
-            outcome.result = fn()
-        except BaseException as exc:
-            outcome.error = exc
-        finally:
-            outcome.elapsed = time.monotonic() - started
-
-    worker = threading.Thread(target=target, daemon=True, name=outcome.thread)
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
-        pytest.fail(f"still running after {limit:g}s")
-    return outcome
+    return _watched(outcome, fn, limit, lambda: f"still running after {limit:g}s")

@@ -215,6 +215,7 @@ def test_deeply_nested_events_are_malformed_not_a_crash() -> None:
 
 
 def test_an_event_that_arrives_whole_in_one_chunk_is_still_measured() -> None:
+    # Not the chunk's first line: only the event's own count can catch it.
     reader = EventReader(max_event_bytes=1024)
     with pytest.raises(GptOssResponseTooLargeError):
-        reader.feed(b'data: "' + b"x" * 2000 + b'"\n\n')
+        reader.feed(b': ping\n\ndata: "' + b"x" * 2000 + b'"\n\n')
