@@ -23,6 +23,7 @@ from langchain_gptoss._sse import (
     CONTENT_TYPE,
     DEFAULT_MAX_EVENT_BYTES,
     deadline_message,
+    first_event_message,
     idle_message,
 )
 from langchain_gptoss._status import error_from_response, text_of
@@ -64,6 +65,8 @@ class Call:
     max_retries: int = DEFAULT_MAX_RETRIES
     redact: Redactor = field(default=NO_SECRET, repr=False)
     idle_timeout: float | None = None
+    # Whether a stream whose first event did not come in time is sent again.
+    retry_first_event_timeout: bool = False
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_response_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_error_body_bytes: int = DEFAULT_MAX_ERROR_BODY_BYTES
@@ -107,9 +110,25 @@ def _is_tls_verification(exc: BaseException) -> bool:
     return False
 
 
+class Progress:
+    """How far a stream has got: whether its first event has arrived."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+
 @contextmanager
-def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
-    """Turn every httpx failure into one of this package's errors."""
+def map_transport_errors(
+    call: Call, *, stream: Progress | None = None, read_timeout: float | None = None
+) -> Iterator[None]:
+    """Turn every httpx failure into one of this package's errors.
+
+    `stream` tells a stream's read timeouts apart: before the first event the
+    server may be working on the prompt already (not resent unless
+    `call.retry_first_event_timeout`), after it the idle timeout ran out.
+    """
     try:
         yield
     except httpx.TimeoutException as exc:
@@ -122,12 +141,12 @@ def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
                 "allows 100 requests in flight); nothing was sent."
             )
             raise GptOssTimeoutError(msg, retryable=False) from exc
-        elif (
-            stream
-            and call.idle_timeout is not None
-            and isinstance(exc, httpx.ReadTimeout)
-        ):
-            msg = idle_message(call.idle_timeout)
+        elif stream is not None and isinstance(exc, httpx.ReadTimeout):
+            if not stream.started:
+                resend = call.retry_first_event_timeout
+                msg = first_event_message(read_timeout, resent=resend)
+                raise GptOssTimeoutError(msg, retryable=resend) from exc
+            msg = idle_message(call.idle_timeout or 0.0)
         else:
             msg = f"Timed out talking to TIR ({type(exc).__name__}): {exc}"
         raise GptOssTimeoutError(msg) from exc
@@ -145,10 +164,11 @@ def map_transport_errors(call: Call, *, stream: bool = False) -> Iterator[None]:
         raise GptOssConnectionError(msg, retryable=False) from exc
 
 
-def attempt_timeout(base: httpx.Timeout, call: Call, *, stream: bool) -> httpx.Timeout:
+def attempt_timeout(base: httpx.Timeout, call: Call) -> httpx.Timeout:
     """The timeouts of one attempt, each cut to what the call's deadline leaves.
 
-    A stream's reads are also bounded by the idle timeout.
+    The read timeout also bounds the wait for a stream's first event; the idle
+    timeout takes over after it (`_deadline`).
 
     Raises:
         GptOssTimeoutError: When the deadline has already passed.
@@ -159,8 +179,6 @@ def attempt_timeout(base: httpx.Timeout, call: Call, *, stream: bool) -> httpx.T
         "write": base.write,
         "pool": base.pool,
     }
-    if stream and call.idle_timeout is not None:
-        parts["read"] = min(parts["read"] or call.idle_timeout, call.idle_timeout)
     if call.deadline is not None:
         remaining = call.deadline[0] - time.monotonic()
         if remaining <= 0:
@@ -168,7 +186,7 @@ def attempt_timeout(base: httpx.Timeout, call: Call, *, stream: bool) -> httpx.T
         parts = {
             k: remaining if v is None else min(v, remaining) for k, v in parts.items()
         }
-    elif parts["read"] == base.read:
+    else:
         return base
     return httpx.Timeout(**parts)
 

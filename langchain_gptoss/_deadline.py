@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     SocketOption = Any
 
 
-def _bounded(timeout: float | None, deadline: float | None) -> float | None:
+def _bounded(
+    timeout: float | None, deadline: float | None, idle: float | None = None
+) -> float | None:
+    if idle is not None:
+        timeout = idle if timeout is None else min(timeout, idle)
     if deadline is None:
         return timeout
     remaining = deadline - time.monotonic()
@@ -45,10 +49,11 @@ class TimedStream(httpcore.NetworkStream):
         """Wrap `inner`; no deadline until one is armed."""
         self._inner = inner
         self.deadline: float | None = None
+        self.idle: float | None = None  # a shorter read timeout, once armed
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        """Read, waiting no longer than the deadline allows."""
-        return self._inner.read(max_bytes, _bounded(timeout, self.deadline))
+        """Read, waiting no longer than the idle timeout and deadline allow."""
+        return self._inner.read(max_bytes, _bounded(timeout, self.deadline, self.idle))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         """Write, waiting no longer than the deadline allows."""
@@ -79,10 +84,13 @@ class AsyncTimedStream(httpcore.AsyncNetworkStream):
         """Wrap `inner`; no deadline until one is armed."""
         self._inner = inner
         self.deadline: float | None = None
+        self.idle: float | None = None  # a shorter read timeout, once armed
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        """Read, waiting no longer than the deadline allows."""
-        return await self._inner.read(max_bytes, _bounded(timeout, self.deadline))
+        """Read, waiting no longer than the idle timeout and deadline allow."""
+        return await self._inner.read(
+            max_bytes, _bounded(timeout, self.deadline, self.idle)
+        )
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         """Write, waiting no longer than the deadline allows."""
@@ -215,3 +223,4 @@ def disarm(stream: TimedStream | AsyncTimedStream | None) -> None:
     """Clear the deadline before the connection serves another request."""
     if stream is not None:
         stream.deadline = None
+        stream.idle = None

@@ -18,6 +18,7 @@ import httpx
 from langchain_gptoss._attempt import (
     DRAIN_LIMIT,
     Call,
+    Progress,
     attempt_timeout,
     check_deadline,
     decoding_error,
@@ -46,27 +47,25 @@ if TYPE_CHECKING:
     )
 
 
-def _send(
-    client: httpx.Client, call: Call, *, stream: bool
-) -> AbstractContextManager[httpx.Response]:
+def _send(client: httpx.Client, call: Call) -> AbstractContextManager[httpx.Response]:
     return client.stream(
         "POST",
         call.url,
         headers=call.headers,
         content=call.content,
-        timeout=attempt_timeout(client.timeout, call, stream=stream),
+        timeout=attempt_timeout(client.timeout, call),
     )
 
 
 def _asend(
-    client: httpx.AsyncClient, call: Call, *, stream: bool
+    client: httpx.AsyncClient, call: Call
 ) -> AbstractAsyncContextManager[httpx.Response]:
     return client.stream(
         "POST",
         call.url,
         headers=call.headers,
         content=call.content,
-        timeout=attempt_timeout(client.timeout, call, stream=stream),
+        timeout=attempt_timeout(client.timeout, call),
     )
 
 
@@ -98,6 +97,25 @@ async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
         return
     async for raw in response.aiter_raw():
         yield raw
+
+
+def _reader(call: Call, timeout: httpx.Timeout) -> EventReader:
+    return EventReader(
+        max_event_bytes=call.max_event_bytes,
+        idle_timeout=call.idle_timeout,
+        first_event_timeout=timeout.read,
+        resend_first_event_timeout=call.retry_first_event_timeout,
+        deadline=call.deadline,
+    )
+
+
+def _started(
+    progress: Progress, armed: TimedStream | AsyncTimedStream | None, call: Call
+) -> None:
+    """The first event came: from now on the idle timeout bounds each read."""
+    progress.started = True
+    if armed is not None:
+        armed.idle = call.idle_timeout
 
 
 def _pieces(decoder: Decoder, raw: bytes) -> Iterable[bytes]:
@@ -157,7 +175,7 @@ def post(client: httpx.Client, call: Call) -> dict[str, Any]:
 def _post_once(client: httpx.Client, call: Call) -> dict[str, Any]:
     with (
         map_transport_errors(call),
-        _send(client, call, stream=False) as response,
+        _send(client, call) as response,
     ):
         status = response.status_code
         refuse_unasked_stream(response)
@@ -207,9 +225,10 @@ def stream_events(
 def _open_events(
     client: httpx.Client, call: Call
 ) -> Generator[dict[str, Any], None, None]:
+    progress = Progress()
     with (
-        map_transport_errors(call, stream=True),
-        _send(client, call, stream=True) as response,
+        map_transport_errors(call, stream=progress, read_timeout=client.timeout.read),
+        _send(client, call) as response,
     ):
         armed = _arm(response, call)
         try:
@@ -219,15 +238,13 @@ def _open_events(
                 raise not_sse_error(
                     response, _read(response, decoder, limit, call), call
                 )
-            reader = EventReader(
-                max_event_bytes=call.max_event_bytes,
-                idle_timeout=call.idle_timeout,
-                deadline=call.deadline,
-            )
+            reader = _reader(call, client.timeout)
             chunks = _decoded(decoder, _raw(response))
             for chunk in chunks:
                 for data in reader.feed(chunk):
                     yield decode_event(data, call.redact)
+                if reader.started and not progress.started:
+                    _started(progress, armed, call)
                 if reader.done:
                     _drain(response, chunks, call)
                     return
@@ -287,7 +304,7 @@ async def apost(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
 
 async def _apost_once(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
     with map_transport_errors(call):
-        async with _asend(client, call, stream=False) as response:
+        async with _asend(client, call) as response:
             status = response.status_code
             refuse_unasked_stream(response)
             armed = _arm(response, call)
@@ -336,8 +353,9 @@ async def astream_events(
 async def _aopen_events(
     client: httpx.AsyncClient, call: Call
 ) -> AsyncGenerator[dict[str, Any], None]:
-    with map_transport_errors(call, stream=True):
-        async with _asend(client, call, stream=True) as response:
+    progress = Progress()
+    with map_transport_errors(call, stream=progress, read_timeout=client.timeout.read):
+        async with _asend(client, call) as response:
             armed = _arm(response, call)
             try:
                 decoder = _decoder(response)
@@ -345,15 +363,13 @@ async def _aopen_events(
                     limit = limit_for(response.status_code, call, expect_sse=True)
                     body = await _aread(response, decoder, limit, call)
                     raise not_sse_error(response, body, call)
-                reader = EventReader(
-                    max_event_bytes=call.max_event_bytes,
-                    idle_timeout=call.idle_timeout,
-                    deadline=call.deadline,
-                )
+                reader = _reader(call, client.timeout)
                 chunks = _adecoded(decoder, _araw(response))
                 async for chunk in chunks:
                     for data in reader.feed(chunk):
                         yield decode_event(data, call.redact)
+                    if reader.started and not progress.started:
+                        _started(progress, armed, call)
                     if reader.done:
                         await _adrain(response, chunks, call)
                         return

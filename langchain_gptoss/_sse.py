@@ -42,6 +42,19 @@ def idle_message(idle_timeout: float) -> str:
     )
 
 
+def first_event_message(read_timeout: float | None, *, resent: bool) -> str:
+    """What a stream whose first event did not come in time is told."""
+    within = "" if read_timeout is None else f" within {read_timeout:g}s"
+    advice = (
+        "It may be tried again (retry_first_event_timeout=True)."
+        if resent
+        else "It was not sent again, since the server may be working on it "
+        "already; raise `timeout` for long prompts on a busy server, or set "
+        "retry_first_event_timeout=True to resend."
+    )
+    return f"No first event from TIR{within} (the read timeout). {advice}"
+
+
 def deadline_message(total_timeout: float) -> str:
     """What a call that ran out of time is told."""
     return (
@@ -118,10 +131,12 @@ class LineSplitter:
 class EventReader:
     """Turns body bytes into the data of each event; keeps the stream's clocks.
 
-    Only a complete event with a `data` field resets the idle clock: comments,
-    other fields, blank lines and bytes of a line not ended yet do not, so a
-    server that keeps a stalled answer busy with them is still cut off. A silent
-    connection is caught by the read timeout (`stream_timeout` in `_http`); these
+    The first event is awaited for `first_event_timeout` (the read timeout): a
+    long prompt on a busy server may take longer than the idle timeout to start.
+    After it, only a complete event with a `data` field resets the idle clock:
+    comments, other fields, blank lines and bytes of a line not ended yet do not,
+    so a server that keeps a stalled answer busy with them is still cut off. A
+    silent connection is caught by the socket's read timeout (`_deadline`); these
     checks run once a chunk has arrived.
     """
 
@@ -129,11 +144,14 @@ class EventReader:
         "_data",
         "_data_size",
         "_deadline",
+        "_first",
         "_idle",
         "_last",
         "_limit",
         "_lines",
+        "_resend",
         "done",
+        "started",
     )
 
     def __init__(
@@ -141,13 +159,19 @@ class EventReader:
         *,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         idle_timeout: float | None = None,
+        first_event_timeout: float | None = None,
+        resend_first_event_timeout: bool = False,
         deadline: tuple[float, float] | None = None,
     ) -> None:
         """Start reading a body.
 
         Args:
             max_event_bytes: The largest event (its data lines together).
-            idle_timeout: Longest gap between two events, in seconds.
+            idle_timeout: Longest gap between two events after the first, in
+                seconds.
+            first_event_timeout: Longest wait for the first event, in seconds.
+            resend_first_event_timeout: Whether running out of that wait may be
+                retried.
             deadline: `(monotonic time, total_timeout)` by which the call ends.
         """
         self._lines = LineSplitter(max_event_bytes)
@@ -155,8 +179,11 @@ class EventReader:
         self._data: list[bytes] = []  # the data lines of the event being read
         self._data_size = 0
         self._idle = idle_timeout
+        self._first = first_event_timeout
+        self._resend = resend_first_event_timeout
         self._deadline = deadline
         self._last = time.monotonic()
+        self.started = False  # whether the first event has come
         self.done = False
 
     def feed(self, chunk: bytes) -> list[bytes]:
@@ -169,8 +196,7 @@ class EventReader:
             GptOssResponseTooLargeError: When an event passes `max_event_bytes`.
         """
         events = self._read(self._lines.feed(chunk))
-        if self._idle is not None or self._deadline is not None:
-            self._check_clocks(bool(events) or self.done)
+        self._check_clocks(bool(events) or self.done)
         return events
 
     def finish(self) -> None:
@@ -189,6 +215,13 @@ class EventReader:
             raise GptOssTimeoutError(deadline_message(self._deadline[1]))
         if progressed:
             self._last = now
+            self.started = True
+        elif not self.started:
+            if self._first is not None and now - self._last > self._first:
+                raise GptOssTimeoutError(
+                    first_event_message(self._first, resent=self._resend),
+                    retryable=self._resend,
+                )
         elif self._idle is not None and now - self._last > self._idle:
             raise GptOssTimeoutError(idle_message(self._idle))
 

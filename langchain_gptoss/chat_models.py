@@ -167,7 +167,11 @@ class ChatGptOss(BaseChatModel):
     timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
     """Seconds, or an `httpx.Timeout`; the connect part is capped at 10 s."""
     stream_idle_timeout: float | None = _attempt.DEFAULT_STREAM_IDLE_TIMEOUT
-    """Longest wait between two stream events, in seconds (None: no limit)."""
+    """Longest wait between two stream events after the first, in seconds (None:
+    no limit); the first is awaited for the read `timeout`."""
+    retry_first_event_timeout: bool = False
+    """Send a stream again when its first event did not come within the read
+    timeout (off: the server may be generating it already)."""
     total_timeout: float | None = Field(default=None, gt=0)
     """Longest a whole call may take, in seconds, retries and the whole stream
     included (None: no limit)."""
@@ -476,6 +480,7 @@ class ChatGptOss(BaseChatModel):
             max_retries=self.max_retries,
             redact=self._redact,
             idle_timeout=self.stream_idle_timeout if stream else None,
+            retry_first_event_timeout=self.retry_first_event_timeout,
             max_event_bytes=self.max_event_bytes,
             max_response_bytes=self.max_response_bytes or response_limit(params),
             max_error_body_bytes=self.max_error_body_bytes,

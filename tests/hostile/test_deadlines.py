@@ -107,26 +107,22 @@ def test_total_timeout_leaves_a_normal_call_alone(
 # ------------------------------------------------------------------ idle timeout
 
 
-def pings_only(conn: Connection, _request: Request) -> None:
-    conn.send(sse_head())
+def pings_only(conn: Connection) -> None:
     conn.repeat(b": ping\n\n", every=0.1, chunked=True)
 
 
-def fields_without_data(conn: Connection, _request: Request) -> None:
-    conn.send(sse_head())
+def fields_without_data(conn: Connection) -> None:
     conn.repeat(b"event: ping\nid: 7\nretry: 100\n\n", every=0.1, chunked=True)
 
 
-def partial_line_drip(conn: Connection, _request: Request) -> None:
-    conn.send(sse_head())
+def partial_line_drip(conn: Connection) -> None:
     line = (
         b'data: {"id":"cmpl-1","choices":[{"index":0,"delta":{"content":"' + b"a" * 500
     )
     conn.drip(line, every=0.2, chunked=True)
 
 
-def data_lines_without_blank(conn: Connection, _request: Request) -> None:
-    conn.send(sse_head())
+def data_lines_without_blank(conn: Connection) -> None:
     conn.repeat(b'data: {"choices":[]}\n', every=0.1, chunked=True)
 
 
@@ -138,16 +134,44 @@ IDLE = {
 }
 
 
+def busy_without_events(
+    stall: Callable[[Connection], None], *, after_first_event: bool
+) -> Callable[[Connection, Request], None]:
+    """A stream that keeps the connection busy with `stall`, maybe after one event."""
+
+    def script(conn: Connection, _request: Request) -> None:
+        conn.send(sse_head())
+        if after_first_event:
+            conn.send_chunk(sse_event(answer_events(["a"])[0]))
+        stall(conn)
+
+    return script
+
+
 @pytest.mark.parametrize("name", list(IDLE))
 def test_stream_idle_timeout(
     name: str, mode: str, serve: Callable[..., HostileServer]
 ) -> None:
-    server = serve(IDLE[name])
+    server = serve(busy_without_events(IDLE[name], after_first_event=True))
     model = make_model(server, stream_idle_timeout=1)
     outcome = run_call(model, mode, "stream", limit=5)
     error = outcome.raised(GptOssTimeoutError)
     assert "stream_idle_timeout" in str(error)
     assert 0.8 <= outcome.elapsed < 4
+
+
+@pytest.mark.parametrize("name", list(IDLE))
+def test_the_first_event_is_awaited_for_the_read_timeout(
+    name: str, mode: str, serve: Callable[..., HostileServer]
+) -> None:
+    """Before the first event the idle timeout does not apply, and nothing resends."""
+    server = serve(busy_without_events(IDLE[name], after_first_event=False))
+    model = make_model(server, stream_idle_timeout=0.3, timeout=2, max_retries=2)
+    outcome = run_call(model, mode, "stream", limit=6)
+    error = outcome.raised(GptOssTimeoutError)
+    assert "first event" in str(error)
+    assert 1.8 <= outcome.elapsed < 5
+    assert len(server.requests) == 1
 
 
 def test_data_events_reset_the_idle_timer(

@@ -165,6 +165,7 @@ def test_only_a_complete_data_event_resets_the_idle_clock(
     now = [100.0]
     monkeypatch.setattr("langchain_gptoss._sse.time.monotonic", lambda: now[0])
     reader = EventReader(idle_timeout=5.0)
+    assert reader.feed(b'data: {"first": 1}\n\n')  # the idle clock starts here
     for busy in (b": ping\n\n", b"event: x\n", b"\n", b'data: {"partial'):
         now[0] += 2.0
         if now[0] - 100.0 > 5.0:
@@ -178,6 +179,24 @@ def test_only_a_complete_data_event_resets_the_idle_clock(
     for _ in range(10):  # an event every 2 s keeps it alive
         now[0] += 2.0
         assert reader.feed(b'data: {"a": 1}\n\n') == [b'{"a": 1}']
+
+
+def test_the_first_event_has_its_own_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("langchain_gptoss._sse.time.monotonic", lambda: now[0])
+    reader = EventReader(idle_timeout=1.0, first_event_timeout=10.0)
+    for _ in range(4):  # pings for 8 s: longer than the idle timeout, still waiting
+        now[0] += 2.0
+        assert reader.feed(b": ping\n\n") == []
+    now[0] += 3.0
+    with pytest.raises(GptOssTimeoutError, match="first event") as caught:
+        reader.feed(b": ping\n\n")
+    assert not caught.value.is_retryable
+    resending = EventReader(first_event_timeout=1.0, resend_first_event_timeout=True)
+    now[0] += 2.0
+    with pytest.raises(GptOssTimeoutError) as caught:
+        resending.feed(b": ping\n\n")
+    assert caught.value.is_retryable
 
 
 def test_the_deadline_is_checked_on_every_chunk(
