@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from langchain_gptoss import ChatGptOss
 from langchain_gptoss._endpoint import resolve_endpoint
@@ -548,3 +548,20 @@ def test_nan_in_a_tool_call_sent_back_is_refused_before_sending() -> None:
         build_request_body(
             history, {"model": "gpt_oss_120b"}, stream=False, stream_usage=False
         )
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_model_copy_takes_a_new_token_as_a_str(mode: str, deep: bool) -> None:
+    recorder = Recorder(httpx.Response(200, json=completion("both")))
+    model = make_model(recorder).model_copy(
+        update={"api_key": TOKENS["jwt"]}, deep=deep
+    )
+    assert isinstance(model.api_key, SecretStr)
+    assert TOKENS["jwt"][:8] not in repr(model)
+    run_invoke(model, mode, "hi")
+    assert recorder.requests[-1].headers["authorization"] == f"Bearer {TOKENS['jwt']}"
+
+
+def test_model_copy_refuses_a_token_of_the_wrong_type() -> None:
+    with pytest.raises(ValueError, match="api_key must be a str or SecretStr"):
+        make_model(Recorder()).model_copy(update={"api_key": b"bytes"})
