@@ -333,6 +333,8 @@ def _chunk_from_event(
     logprobs = choice.get("logprobs")
     raw_calls = delta.get("tool_calls")
     calls = tool_call_chunks_from_delta(raw_calls, state) if raw_calls else []
+    if content and calls and content == "".join(c["args"] or "" for c in calls):
+        content = ""  # the arguments again, as 0.10.2 writes them into answers
     if not (content or reasoning or finish_reason or logprobs or calls):
         return None
     if content or calls:

@@ -189,10 +189,8 @@ def _call_delta(
     pieces = [piece for group in chunk for piece in group]
     reasoning = [p.text for p in pieces if p.channel == "r"]
     content = [p.text for p in pieces if p.channel == "c"]
-    if shape.leak_tool_args:
-        content += [
-            p.text for p in pieces if p.channel == "a" and p.position is not None
-        ]
+    # 0.10.2 copies the arguments into the answer's `content` only: its stream
+    # carries them in the tool-call deltas alone (vllm-golden responses/0.10.2).
     delta: dict[str, Any] = dict(
         _delta(
             shape.era,

@@ -87,3 +87,42 @@ def test_agent_runs_several_steps_and_replays_reasoning(
     assert all(a["content"] is None for a in assistants)
     assert [t["name"] for t in tools] == ["get_weather", "add_numbers"]
     assert [t["tool_call_id"] for t in tools] == [c.tool_calls[0]["id"] for c in calls]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_agent_on_the_leaking_release_neither_shows_nor_resends_arguments(
+    emulator: TirEmulator, mode: str
+) -> None:
+    """vLLM 0.10.2 copies a call's arguments into the answer's `content`."""
+    emulator.leak_tool_args_into_content = True
+    model = ChatGptOss(
+        base_url=emulator.base_url,
+        api_key=emulator.token,
+        project_id=emulator.project_id,
+    )
+    agent = create_agent(model, [get_weather, add_numbers])
+    state = {"messages": [HumanMessage(QUESTION)]}
+    shown: list[str] = []
+    if mode == "sync":
+        for chunk, _meta in agent.stream(state, stream_mode="messages"):
+            if isinstance(chunk, AIMessageChunk):
+                shown.append(chunk.text)
+        final = agent.invoke(state)
+    else:
+
+        async def run() -> dict[str, Any]:
+            async for chunk, _meta in agent.astream(state, stream_mode="messages"):
+                if isinstance(chunk, AIMessageChunk):
+                    shown.append(chunk.text)
+            return await agent.ainvoke(state)
+
+        final = asyncio.run(run())
+    assert '"city"' not in "".join(shown)
+    assert all(
+        not m.content
+        for m in final["messages"]
+        if isinstance(m, AIMessage) and m.tool_calls
+    )
+    for request in emulator.requests:
+        sent = [m for m in request.body["messages"] if m["role"] == "assistant"]
+        assert all(m["content"] is None for m in sent if m.get("tool_calls"))

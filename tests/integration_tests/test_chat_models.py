@@ -373,6 +373,19 @@ def test_leaked_tool_arguments_are_not_shown_as_content(
     assert message.content == ""
 
 
+def test_a_stream_from_the_leaking_release_adds_up_to_the_invoked_message(
+    emulator: TirEmulator, mode: str
+) -> None:
+    """vLLM 0.10.2 copies the arguments into `content` of the answer only."""
+    emulator.leak_tool_args_into_content = True
+    model = connect(emulator).bind_tools([Weather])
+    invoked = invoke(model, mode, "Weather in 'Zürich'?")
+    streamed = reduce(add, stream(model, mode, "Weather in 'Zürich'?"))
+    assert streamed.content == invoked.content == ""
+    assert [c["args"] for c in streamed.tool_calls] == [{"city": "Zürich"}]
+    assert [c["args"] for c in invoked.tool_calls] == [{"city": "Zürich"}]
+
+
 def test_structured_output_failure_keeps_the_raw_answer(
     emulator: TirEmulator, mode: str
 ) -> None:

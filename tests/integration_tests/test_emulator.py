@@ -1276,15 +1276,11 @@ def test_leak_tool_args_into_content(emu: TirEmulator, client: httpx.Client) -> 
     message = body["choices"][0]["message"]
     assert message["content"] == '{"location":"Zürich"}'
     assert json.loads(only_call(body)["arguments"]) == json.loads(message["content"])
+    # As vLLM 0.10.2's own stream (vllm-golden responses/0.10.2.json, tool_call):
+    # the arguments travel in the tool-call deltas only.
     events = ask_events(client, emu, [ASK_WEATHER], tools=[WEATHER])
-    assert joined(events, "content") == '{"location":"Zürich"}'
+    assert joined(events, "content") == ""
     assert merge_calls(events)[0]["arguments"] == '{"location":"Zürich"}'
-    assert all(
-        "content" in e["choices"][0]["delta"]
-        for e in events
-        if any("arguments" in t["function"] and t["function"]["arguments"]
-               for t in e["choices"][0]["delta"].get("tool_calls", []))
-    )  # fmt: skip
 
 
 def test_tool_parser_off(emu: TirEmulator, client: httpx.Client) -> None:
