@@ -38,6 +38,8 @@ from langchain_gptoss.errors import (
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from langchain_gptoss._names import ToolNames
+
 logger = logging.getLogger("langchain_gptoss")
 
 # Reasoning can keep a non-streamed answer silent for minutes; connecting cannot.
@@ -72,6 +74,8 @@ class Call:
     max_error_body_bytes: int = DEFAULT_MAX_ERROR_BODY_BYTES
     # (monotonic time by which the call ends, the total_timeout it came from)
     deadline: tuple[float, float] | None = None
+    # Tool names renamed for the wire, to give calls in the answer theirs back.
+    names: ToolNames | None = None
 
 
 def retry_delay(error: GptOssError, attempt: int, call: Call) -> float | None:

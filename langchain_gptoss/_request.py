@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages.ai import AIMessage
@@ -40,15 +39,14 @@ _MEDIA_BLOCKS = frozenset(
     {"image", "image_url", "input_image", "audio", "input_audio", "file", "video"}
 )
 _REASONING_KEY = "reasoning_content"
-# Harmony addresses a call as `to=functions.<name>`; other characters break
-# vLLM's parser (vllm#23567) or the model's recall of the name.
-_SAFE_TOOL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def format_tools(
     tools: Sequence[Any], *, strict: bool | None = None
 ) -> list[dict[str, Any]]:
-    """Convert tools to the wire's function form and check their names.
+    """Convert tools to the wire's function form.
+
+    Names are kept as given; `_names` renames the unsafe ones on the wire.
 
     Raises:
         ValueError: For a tool gpt-oss cannot call.
@@ -57,15 +55,6 @@ def format_tools(
     for tool in formatted:
         if tool.get("type") != "function":
             msg = f"Only function tools can be bound to gpt-oss on TIR; got {tool!r}."
-            raise ValueError(msg)
-        name = tool["function"]["name"]
-        if not _SAFE_TOOL_NAME.match(name):
-            suggestion = re.sub(r"[^A-Za-z0-9_]", "_", name)
-            msg = (
-                f"Tool name {name!r} cannot be used with gpt-oss: its harmony format "
-                f"carries only letters, digits and underscores. Rename it, e.g. "
-                f"{suggestion!r}."
-            )
             raise ValueError(msg)
     return formatted
 

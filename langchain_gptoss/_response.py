@@ -30,6 +30,8 @@ from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
+    from langchain_gptoss._names import ToolNames
+
 logger = logging.getLogger("langchain_gptoss")
 
 PROVIDER = "gptoss"
@@ -50,10 +52,12 @@ class StreamState:
         saw_content: An answer token has arrived.
         opened: Tool-call indexes that arrived with an id or a name.
         last_opened: The index opened most recently.
+        names: Tools renamed for the wire, whose calls get their names back.
     """
 
     v1: bool = False
     redact: Redactor = NO_SECRET
+    names: ToolNames | None = None
     saw_content: bool = False
     finished: bool = False
     opened: set[int] = field(default_factory=set)
@@ -93,9 +97,12 @@ def usage_from_wire(usage: dict[str, Any] | None) -> UsageMetadata | None:
 
 
 def tool_calls_from_wire(
-    raw_calls: list[dict[str, Any]] | None,
+    raw_calls: list[dict[str, Any]] | None, names: ToolNames | None = None
 ) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-    """Parse `message.tool_calls`; unparsable arguments become invalid calls."""
+    """Parse `message.tool_calls`; unparsable arguments become invalid calls.
+
+    `names` gives calls of tools renamed for the wire their own names back.
+    """
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     for raw in raw_calls or ():
@@ -105,6 +112,8 @@ def tool_calls_from_wire(
             function.get("arguments"),
             raw.get("id"),
         )
+        if names is not None:
+            name = names.user(name)
         try:
             args = json.loads(arguments) if arguments and arguments.strip() else {}
         except (TypeError, ValueError, RecursionError) as exc:
@@ -164,7 +173,9 @@ def tool_call_chunks_from_delta(
                 index = state.last_opened
         part = merged.setdefault(index, {"id": None, "name": None, "args": ""})
         part["id"] = part["id"] or entry.get("id")
-        part["name"] = part["name"] or function.get("name")
+        if function.get("name") and not part["name"]:
+            name = function["name"]
+            part["name"] = name if state.names is None else state.names.user(name)
         part["args"] += function.get("arguments") or ""
     return [
         tool_call_chunk(name=p["name"], args=p["args"], id=p["id"], index=i)
@@ -196,16 +207,20 @@ _SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, RecursionError
 
 
 def result_from_response(
-    response: dict[str, Any], redact: Redactor = NO_SECRET
+    response: dict[str, Any],
+    redact: Redactor = NO_SECRET,
+    names: ToolNames | None = None,
 ) -> ChatResult:
     """Turn a non-streaming response into a `ChatResult` (one generation a choice).
+
+    `names` gives calls of tools renamed for the wire their own names back.
 
     Raises:
         GptOssAPIError: When the JSON is not shaped like a chat completion.
     """
     if response.get("choices"):
         try:
-            return _result_from_response(response)
+            return _result_from_response(response, names)
         except _SHAPE_ERRORS as exc:
             problem = f"Unexpected response shape ({type(exc).__name__}: {exc})"
     else:
@@ -260,14 +275,16 @@ async def achunks_from_events(
             yield chunk
 
 
-def _result_from_response(response: dict[str, Any]) -> ChatResult:
+def _result_from_response(
+    response: dict[str, Any], names: ToolNames | None
+) -> ChatResult:
     generations = []
     for choice in response.get("choices") or ():
         wire = choice.get("message") or {}
         content = wire.get("content") or ""
         reasoning = reasoning_of(wire)
         raw_calls = wire.get("tool_calls") or []
-        calls, invalid_calls = tool_calls_from_wire(raw_calls)
+        calls, invalid_calls = tool_calls_from_wire(raw_calls, names)
         if raw_calls and _is_leaked_arguments(content, raw_calls):
             content = ""
         answered = bool(content or raw_calls)

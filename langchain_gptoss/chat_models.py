@@ -33,6 +33,7 @@ from langchain_gptoss._endpoint import (
     resolve_endpoint,
     sends_token_in_clear,
 )
+from langchain_gptoss._names import rename_body, wire_names
 from langchain_gptoss._redact import Redactor, locals_forgotten
 from langchain_gptoss._request import (
     build_request_body,
@@ -409,8 +410,12 @@ class ChatGptOss(BaseChatModel):
             parallel_tool_calls: Passed through (gpt-oss makes one call a turn).
             **kwargs: Further request fields.
 
+        Names that are not identifiers (MCP's `github.create_issue`,
+        `get-weather`) are renamed on the wire only; calls come back under the
+        original names.
+
         Raises:
-            ValueError: For tool names harmony cannot carry, or an unknown choice.
+            ValueError: For a tool that is not a function, or an unknown choice.
         """
         formatted = format_tools(tools, strict=strict)
         if tool_choice is not None and tool_choice is not False:
@@ -469,6 +474,9 @@ class ChatGptOss(BaseChatModel):
         body = build_request_body(
             messages, params, stream=stream, stream_usage=stream_usage
         )
+        names = wire_names(body)
+        if names is not None:
+            rename_body(body, names)
         url = chat_completions_url(
             self._endpoint, params["model"], project_query=self.include_project_query
         )
@@ -485,6 +493,7 @@ class ChatGptOss(BaseChatModel):
             max_response_bytes=self.max_response_bytes or response_limit(params),
             max_error_body_bytes=self.max_error_body_bytes,
             deadline=None if total is None else (time.monotonic() + total, total),
+            names=names,
         )
 
     def _timeout(self) -> httpx.Timeout:
@@ -591,7 +600,7 @@ class ChatGptOss(BaseChatModel):
         call = self._prepare(messages, stop, kwargs, stream=False)
         with locals_forgotten():
             return result_from_response(
-                _http.post(self._sync_client(), call), call.redact
+                _http.post(self._sync_client(), call), call.redact, call.names
             )
 
     async def _agenerate(
@@ -605,7 +614,7 @@ class ChatGptOss(BaseChatModel):
         with locals_forgotten():
             # One expression: a named local would keep the body in this frame.
             return result_from_response(
-                await _http.apost(self._async_client(), call), call.redact
+                await _http.apost(self._async_client(), call), call.redact, call.names
             )
 
     def _stream(
@@ -616,7 +625,9 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        state = StreamState(v1=self.output_version == "v1", redact=call.redact)
+        state = StreamState(
+            v1=self.output_version == "v1", redact=call.redact, names=call.names
+        )
         with (
             locals_forgotten(),
             closing(_http.stream_events(self._sync_client(), call)) as events,
@@ -635,7 +646,9 @@ class ChatGptOss(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        state = StreamState(v1=self.output_version == "v1", redact=call.redact)
+        state = StreamState(
+            v1=self.output_version == "v1", redact=call.redact, names=call.names
+        )
         with locals_forgotten():
             async with aclosing(
                 _http.astream_events(self._async_client(), call)

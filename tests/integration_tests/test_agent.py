@@ -126,3 +126,48 @@ def test_an_agent_on_the_leaking_release_neither_shows_nor_resends_arguments(
     for request in emulator.requests:
         sent = [m for m in request.body["messages"] if m["role"] == "assistant"]
         assert all(m["content"] is None for m in sent if m.get("tool_calls"))
+
+
+@tool("github.create_issue")
+def create_issue(title: str) -> str:
+    """Open a GitHub issue with a title."""
+    return f"opened issue {title!r}"
+
+
+@tool("get-weather")
+def get_weather_mcp(city: str) -> str:
+    """Current weather in a city."""
+    return f"{city}: 4 C and raining"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_agent_calls_tools_whose_names_are_not_identifiers(
+    emulator: TirEmulator, mode: str
+) -> None:
+    """MCP names (`github.create_issue`, `get-weather`) travel as identifiers."""
+    model = ChatGptOss(
+        base_url=emulator.base_url,
+        api_key=emulator.token,
+        project_id=emulator.project_id,
+    )
+    agent = create_agent(model, [create_issue, get_weather_mcp])
+    state = {"messages": [HumanMessage("What is the weather in 'Oslo'?")]}
+    final = agent.invoke(state) if mode == "sync" else asyncio.run(agent.ainvoke(state))
+    calls = [m for m in final["messages"] if isinstance(m, AIMessage) and m.tool_calls]
+    results = [m for m in final["messages"] if isinstance(m, ToolMessage)]
+    assert [c.tool_calls[0]["name"] for c in calls] == ["get-weather"]
+    assert [(r.name, r.content) for r in results] == [
+        ("get-weather", "Oslo: 4 C and raining")
+    ]
+    for request in emulator.requests:
+        body = request.body
+        assert [t["function"]["name"] for t in body["tools"]] == [
+            "github_create_issue",
+            "get_weather",
+        ]
+        for message in body["messages"]:
+            for call in message.get("tool_calls") or ():
+                assert call["function"]["name"] == "get_weather"
+            if message["role"] == "tool":
+                assert message["name"] == "get_weather"
+    assert len(emulator.requests) == 2
