@@ -245,6 +245,12 @@ def build_request_body(
         raise ValueError(msg)
     body: dict[str, Any] = {"messages": messages_to_wire(messages)}
     body.update((key, value) for key, value in params.items() if value is not None)
+    tools = body.get("tools")
+    if isinstance(tools, list | tuple) and not tools:
+        # vLLM >= 0.20 refuses `tools: []` (and every release a tool_choice without
+        # tools); leaving both out is what an empty list means.
+        body.pop("tools")
+        body.pop("tool_choice", None)
     if body.get("tool_choice") == "none":
         # Harmony builds before vllm#30867 still offer (and call) the tools.
         body.pop("tool_choice")

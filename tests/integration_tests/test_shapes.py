@@ -1,0 +1,122 @@
+"""Request shapes real vLLM releases refuse, end to end against the emulator.
+
+Each test first shows that the emulator, playing the release that refuses the old
+shape, answers it with that release's real error body (vllm-golden), then that
+ChatGptOss gets an answer from the same emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import BaseModel
+
+from langchain_gptoss import ChatGptOss
+from langchain_gptoss.testing import TirEmulator
+from tests.integration_tests.conftest import needs_emulator
+
+pytestmark = needs_emulator
+
+GOLDEN = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "vllm_golden_shapes.json").read_text()
+)
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def emulator() -> Iterator[TirEmulator]:
+    with TirEmulator() as private:
+        yield private
+
+
+def connect(emulator: TirEmulator, **kwargs: Any) -> ChatGptOss:
+    return ChatGptOss(
+        base_url=emulator.base_url,
+        api_key=emulator.token,
+        project_id=emulator.project_id,
+        max_retries=0,
+        **kwargs,
+    )
+
+
+def run(runnable: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
+    if mode == "sync":
+        return runnable.invoke(*args, **kwargs)
+    return asyncio.run(runnable.ainvoke(*args, **kwargs))
+
+
+def stream(runnable: Any, mode: str, *args: Any, **kwargs: Any) -> str:
+    if mode == "sync":
+        return "".join(str(c.content) for c in runnable.stream(*args, **kwargs))
+
+    async def collect() -> str:
+        return "".join(
+            [str(c.content) async for c in runnable.astream(*args, **kwargs)]
+        )
+
+    return asyncio.run(collect())
+
+
+def assert_refuses_old_shape(emulator: TirEmulator, case: str) -> None:
+    """The emulator answers the golden body of `case` as its release did."""
+    golden = GOLDEN["answers"][emulator.vllm_version][case]
+    reply = httpx.post(
+        emulator.chat_url,
+        headers={"Authorization": f"Bearer {emulator.token}"},
+        json=GOLDEN["bodies"][case],
+    )
+    assert reply.status_code == golden["status"] == 400
+    assert reply.json() == golden["error"]
+    emulator.clear()
+
+
+def sent(emulator: TirEmulator) -> list[dict[str, Any]]:
+    return [request.body for request in emulator.requests]
+
+
+# ------------------------------------------------------------- 1. empty tool lists
+
+
+class Forecast(BaseModel):
+    """A weather forecast."""
+
+    city: str
+    summary: str
+
+
+def test_bind_tools_with_no_tools_on_0_20(emulator: TirEmulator, mode: str) -> None:
+    emulator.vllm_version = "0.20.1"
+    assert_refuses_old_shape(emulator, "tools_empty_list")
+    model = connect(emulator)
+    answer = run(model.bind_tools([]), mode, "Hello there")
+    assert answer.content
+    assert stream(model.bind_tools([], tool_choice="auto"), mode, "Hello there")
+    for body in sent(emulator):
+        assert "tools" not in body
+        assert "tool_choice" not in body
+
+
+def test_agent_with_a_schema_and_no_tools_on_0_20(
+    emulator: TirEmulator, mode: str
+) -> None:
+    emulator.vllm_version = "0.20.1"
+    assert_refuses_old_shape(emulator, "tools_empty_list")
+    agent = create_agent(connect(emulator), tools=[], response_format=Forecast)
+    state = run(agent, mode, {"messages": [HumanMessage("Forecast for 'Oslo'?")]})
+    assert isinstance(state["structured_response"], Forecast)
+    assert isinstance(state["messages"][-1], AIMessage)
+    (body,) = sent(emulator)
+    assert body["response_format"]["type"] == "json_schema"
+    assert "tools" not in body
