@@ -225,17 +225,68 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     ).encode()
 
 
+# Keys extra_body may not set: the URL names the model and the answer is read as
+# a stream or not by `stream`, so the body must agree with both.
+_CLIENT_KEYS = ("model", "stream")
+
+
+def merge_extra_body(*layers: Any) -> dict[str, Any]:
+    """Merge `extra_body` dicts (None skipped); a later layer's keys win.
+
+    Raises:
+        ValueError: For a layer that is not a dict, holds NaN or infinity, or
+            sets `model` or `stream`.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer is not None:
+            check_extra_body(layer)
+            merged.update(layer)
+    return merged
+
+
+def check_extra_body(value: Any) -> None:
+    """Refuse an `extra_body` that cannot be merged into the request body.
+
+    Raises:
+        ValueError: Saying what is wrong and what to do instead.
+    """
+    if not isinstance(value, dict):
+        msg = (
+            "extra_body must be a dict of request body fields, e.g. "
+            f"{{'top_k': 20}}; got {type(value).__name__}."
+        )
+        raise ValueError(msg)  # noqa: TRY004 - as every other setting check
+    found = find_non_finite(value)
+    if found is not None:
+        where, number = found
+        msg = (
+            f"extra_body has {number!r} at {where}, and JSON has no NaN or "
+            "infinity: use a finite number, or leave the key out."
+        )
+        raise ValueError(msg)
+    for key in _CLIENT_KEYS:
+        if key in value:
+            msg = (
+                f"extra_body cannot set {key!r}: use the model's `model` setting, "
+                "or `stream()` / `streaming=True`, which the client follows too."
+            )
+            raise ValueError(msg)
+
+
 def build_request_body(
     messages: Sequence[BaseMessage],
     params: Mapping[str, Any],
     *,
     stream: bool,
     stream_usage: bool,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the JSON body for `/chat/completions`.
 
     `params` are the sampling settings with per-call overrides already applied;
-    keys whose value is None are not sent.
+    keys whose value is None are not sent. `extra_body` is merged into the top
+    level last, over everything else, and sent as given (the OpenAI SDK's rule).
 
     Raises:
         ValueError: For messages gpt-oss cannot take (media, unknown blocks).
@@ -259,6 +310,7 @@ def build_request_body(
         body["stream"] = True
         if stream_usage:
             body["stream_options"] = {"include_usage": True}
+    body.update(extra_body or {})
     return body
 
 

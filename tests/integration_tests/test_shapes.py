@@ -120,3 +120,24 @@ def test_agent_with_a_schema_and_no_tools_on_0_20(
     (body,) = sent(emulator)
     assert body["response_format"]["type"] == "json_schema"
     assert "tools" not in body
+
+
+# ----------------------------------------------------------------- 3. extra_body
+
+
+def test_extra_body_reaches_vllm_at_the_top_level(
+    emulator: TirEmulator, mode: str
+) -> None:
+    """vLLM ignores a nested `extra_body` silently: the keys must be top-level."""
+    model = connect(
+        emulator,
+        extra_body={"top_k": 20, "chat_template_kwargs": {"enable_thinking": False}},
+    )
+    assert run(model, mode, "Hello there", extra_body={"top_k": 5}).content
+    assert stream(model.bind(extra_body={"repetition_penalty": 1.1}), mode, "Hi")
+    invoked, streamed = sent(emulator)
+    for body in (invoked, streamed):
+        assert "extra_body" not in body
+        assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert invoked["top_k"] == 5
+    assert (streamed["top_k"], streamed["repetition_penalty"]) == (20, 1.1)

@@ -69,3 +69,133 @@ def test_empty_tools_when_streaming(mode: str) -> None:
     recorder = Recorder(lambda: sse_response(sse_bytes(*events)))
     run_stream(make_model(recorder).bind_tools([]), mode, "hi")
     assert "tools" not in recorder.bodies[0]
+
+
+# ----------------------------------------------------------------- 3. extra_body
+
+VLLM_EXTRAS = {
+    "top_k": 20,
+    "repetition_penalty": 1.1,
+    "chat_template_kwargs": {"enable_thinking": False},
+}
+
+
+def test_extra_body_is_a_field_merged_into_the_top_level(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = answered()
+    model = make_model(recorder, extra_body=VLLM_EXTRAS)
+    assert model.extra_body == VLLM_EXTRAS
+    assert model.model_kwargs == {}
+    assert not caplog.records  # no "not a ChatGptOss field" warning
+    run_invoke(model, mode, "hi")
+    body = recorder.bodies[0]
+    assert "extra_body" not in body
+    assert {key: body[key] for key in VLLM_EXTRAS} == VLLM_EXTRAS
+
+
+def test_per_call_extra_body_is_merged_over_the_models(mode: str) -> None:
+    recorder = answered()
+    model = make_model(recorder, extra_body={"top_k": 20, "min_p": 0.05})
+    run_invoke(model, mode, "hi", extra_body={"top_k": 5, "seed": 7})
+    run_invoke(model.bind(extra_body={"min_p": 0.1}), mode, "hi")
+    first, second = recorder.bodies
+    assert (first["top_k"], first["min_p"], first["seed"]) == (5, 0.05, 7)
+    assert (second["top_k"], second["min_p"]) == (20, 0.1)
+    assert "extra_body" not in first
+    assert "extra_body" not in second
+
+
+def test_extra_body_wins_over_everything_else(mode: str) -> None:
+    """The OpenAI SDK merges extra_body last, over the body it built; so do we."""
+    recorder = answered()
+    model = make_model(
+        recorder, temperature=0.5, top_p=0.9, extra_body={"temperature": 0.2}
+    )
+    run_invoke(model, mode, "hi", top_p=0.8, extra_body={"top_p": 0.7})
+    body = recorder.bodies[0]
+    assert (body["temperature"], body["top_p"]) == (0.2, 0.7)
+    options = {"include_usage": True, "continuous_usage_stats": True}
+    streamed = Recorder(lambda: sse_response(sse_bytes(*stream_events("both"))))
+    run_stream(make_model(streamed), mode, "hi", extra_body={"stream_options": options})
+    assert streamed.bodies[0]["stream_options"] == options
+
+
+def test_extra_body_none_values_are_sent_as_given() -> None:
+    body = body_of({"temperature": 0.3}, extra_body={"temperature": None, "x": 1})
+    assert body["temperature"] is None
+    assert body["x"] == 1
+
+
+def test_old_model_kwargs_spelling_is_merged_too(mode: str) -> None:
+    recorder = answered()
+    model = make_model(
+        recorder,
+        extra_body={"top_k": 1},
+        model_kwargs={"extra_body": {"top_k": 2, "min_p": 0.5}},
+    )
+    run_invoke(model, mode, "hi", extra_body={"min_p": 0.25})
+    body = recorder.bodies[0]
+    assert (body["top_k"], body["min_p"]) == (2, 0.25)
+    assert "extra_body" not in body
+
+
+def test_extra_body_is_checked_and_sized_as_sent() -> None:
+    model = make_model(answered(), extra_body={"reasoning_effort": "minimal"})
+    with pytest.raises(ValueError, match="reasoning_effort must be one of"):
+        model.invoke("hi")
+    model = make_model(answered())
+    with pytest.raises(ValueError, match="n > 1 cannot be streamed"):
+        list(model.stream("hi", extra_body={"n": 2}))
+    plain = model._prepare([HumanMessage("hi")], None, {}, stream=False)
+    logprobs = {"logprobs": True, "top_logprobs": 5}
+    call = model._prepare(
+        [HumanMessage("hi")], None, {"extra_body": logprobs}, stream=False
+    )
+    assert call.max_response_bytes == 7 * plain.max_response_bytes
+
+
+@pytest.mark.parametrize(
+    ("extra_body", "match"),
+    [
+        ("top_k=20", "extra_body must be a dict of request body fields"),
+        ([("top_k", 20)], "extra_body must be a dict of request body fields"),
+        ({"top_k": float("nan")}, "extra_body has nan at top_k"),
+        ({"vllm_xargs": {"w": [1.0, float("inf")]}}, r"has inf at vllm_xargs\.w\[1\]"),
+        ({"model": "gpt_oss_20b"}, "extra_body cannot set 'model'"),
+        ({"stream": True}, "extra_body cannot set 'stream'"),
+    ],
+)
+def test_unusable_extra_body_is_refused(extra_body: Any, match: str) -> None:
+    recorder = answered()
+    model = make_model(recorder)
+    with pytest.raises(ValueError, match=match):
+        model.invoke("hi", extra_body=extra_body)
+    with pytest.raises(ValueError, match=match):
+        model.bind(extra_body=extra_body).invoke("hi")
+    if isinstance(extra_body, dict):
+        with pytest.raises(ValueError, match=match):
+            make_model(recorder, extra_body=extra_body)
+    else:
+        with pytest.raises(ValueError, match="valid dictionary"):
+            make_model(recorder, extra_body=extra_body)
+    assert not recorder.requests
+
+
+@pytest.mark.filterwarnings(
+    "ignore::langchain_core._api.beta_decorator.LangChainBetaWarning"
+)
+def test_extra_body_survives_dumpd_and_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_core.load import dumpd, load
+
+    from langchain_gptoss import ChatGptOss
+
+    model = ChatGptOss(api_key="t0k", project_id=1, extra_body=VLLM_EXTRAS)
+    monkeypatch.setenv("E2E_TIR_ACCESS_TOKEN", "t0k")
+    restored = load(
+        dumpd(model),
+        valid_namespaces=["langchain_gptoss"],
+        allowed_objects=[ChatGptOss],
+        secrets_from_env=True,
+    )
+    assert restored.extra_body == VLLM_EXTRAS
