@@ -349,7 +349,7 @@ def _message_to_wire(
         wire = {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
-            "content": _text_content(message.content),
+            "content": _tool_content(message.content),
         }
         if name:
             wire["name"] = name
@@ -422,6 +422,28 @@ def _text_content(content: str | list[str | dict[str, Any]]) -> Any:
     """Keep the text of `content`: a string, or a list of text parts."""
     if isinstance(content, str):
         return content
+    parts = _text_parts(content)
+    if len(parts) == 1:
+        return parts[0]
+    return [{"type": "text", "text": part} for part in parts] if parts else ""
+
+
+# vLLM 0.10.2 and 0.11.0 refuse list content in a tool message, and 0.11.1+ glue
+# the parts with "" (`rain: yes` + `temp: 4C` -> `rain: yestemp: 4C`): a tool's
+# content goes as one string, its parts a newline apart (as MCP tools mean their
+# blocks, and as langchain_core's convert_to_openai_messages joins them).
+_TOOL_PART_SEPARATOR = "\n"
+
+
+def _tool_content(content: str | list[str | dict[str, Any]]) -> str:
+    """A tool result's text as one string."""
+    if isinstance(content, str):
+        return content
+    return _TOOL_PART_SEPARATOR.join(_text_parts(content))
+
+
+def _text_parts(content: list[str | dict[str, Any]]) -> list[str]:
+    """The text of each block of `content`, in order."""
     parts = []
     for block in content:
         if isinstance(block, str):
@@ -444,9 +466,7 @@ def _text_content(content: str | list[str | dict[str, Any]]) -> Any:
                 "blocks ({'type': 'text', 'text': ...}) only."
             )
             raise ValueError(msg)
-    if len(parts) == 1:
-        return parts[0]
-    return [{"type": "text", "text": part} for part in parts] if parts else ""
+    return parts
 
 
 def _reasoning_blocks(content: str | list[str | dict[str, Any]]) -> str:

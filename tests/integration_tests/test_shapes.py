@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from langchain.agents import create_agent
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
 from langchain_gptoss import ChatGptOss
@@ -141,3 +141,39 @@ def test_extra_body_reaches_vllm_at_the_top_level(
         assert body["chat_template_kwargs"] == {"enable_thinking": False}
     assert invoked["top_k"] == 5
     assert (streamed["top_k"], streamed["repetition_penalty"]) == (20, 1.1)
+
+
+# ------------------------------------------------------ 4. tool message content
+
+LOOKUP_WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "lookup_weather",
+        "description": "Weather for a town",
+        "parameters": {"type": "object", "properties": {"town": {"type": "string"}}},
+    },
+}
+
+
+@pytest.mark.parametrize("version", ["0.10.2", "0.11.0"])
+def test_mcp_style_tool_result_on_0_11_0(
+    emulator: TirEmulator, mode: str, version: str
+) -> None:
+    emulator.vllm_version = version
+    assert_refuses_old_shape(emulator, "tool_loop_list_content")
+    call = {"id": "call_oslo_1", "name": "lookup_weather", "args": {"town": "Oslo"}}
+    history = [
+        HumanMessage("Is it raining in Oslo?"),
+        AIMessage("", tool_calls=[call]),
+        ToolMessage(
+            [
+                {"type": "text", "text": "rain: yes"},
+                {"type": "text", "text": "temp: 4C"},
+            ],
+            tool_call_id="call_oslo_1",
+        ),
+    ]
+    answer = run(connect(emulator).bind_tools([LOOKUP_WEATHER]), mode, history)
+    assert "rain: yes\ntemp: 4C" in answer.content
+    (body,) = sent(emulator)
+    assert body["messages"][2]["content"] == "rain: yes\ntemp: 4C"

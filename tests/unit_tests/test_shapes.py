@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from langchain_gptoss._request import build_request_body
+from langchain_gptoss._request import build_request_body, messages_to_wire
 from tests.unit_tests.conftest import (
     Recorder,
     make_model,
@@ -199,3 +199,47 @@ def test_extra_body_survives_dumpd_and_load(monkeypatch: pytest.MonkeyPatch) -> 
         secrets_from_env=True,
     )
     assert restored.extra_body == VLLM_EXTRAS
+
+
+# ------------------------------------------------------ 4. tool message content
+
+MCP_RESULT = [
+    {"type": "text", "text": "rain: yes"},
+    {"type": "text", "text": "temp: 4C"},
+]
+CALL = AIMessage("", tool_calls=[{"id": "c1", "name": "lookup_weather", "args": {}}])
+
+
+def tool_wire(content: Any) -> dict[str, Any]:
+    return messages_to_wire([CALL, ToolMessage(content=content, tool_call_id="c1")])[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "text"),
+    [
+        (MCP_RESULT, "rain: yes\ntemp: 4C"),
+        (["rain: yes", {"type": "text", "text": "temp: 4C"}], "rain: yes\ntemp: 4C"),
+        ([{"type": "text", "text": "only"}], "only"),
+        ([], ""),
+        ("plain", "plain"),
+    ],
+)
+def test_tool_content_goes_as_one_string(content: Any, text: str) -> None:
+    assert tool_wire(content) == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": text,
+        "name": "lookup_weather",
+    }
+
+
+def test_tool_content_is_one_string_on_the_wire(mode: str) -> None:
+    recorder = answered()
+    history = [HumanMessage("Rain?"), CALL, ToolMessage(MCP_RESULT, tool_call_id="c1")]
+    run_invoke(make_model(recorder), mode, history)
+    assert recorder.bodies[0]["messages"][2]["content"] == "rain: yes\ntemp: 4C"
+
+
+def test_other_roles_keep_their_text_parts() -> None:
+    (human,) = messages_to_wire([HumanMessage(MCP_RESULT)])  # type: ignore[arg-type]
+    assert human["content"] == MCP_RESULT
