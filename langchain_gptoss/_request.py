@@ -67,7 +67,19 @@ def format_tools(
                 f"{suggestion!r}."
             )
             raise ValueError(msg)
-    return formatted
+    return [_with_description(tool) for tool in formatted]
+
+
+def _with_description(tool: Any) -> Any:
+    """`tool`, its function given `"description": ""` if it has none.
+
+    The field is optional in OpenAI's API, but vLLM 0.10.2-0.23 refuse a tool
+    without it (harmony's ToolDescription needs a string). `tool` is not changed.
+    """
+    function = tool.get("function") if isinstance(tool, dict) else None
+    if not isinstance(function, dict) or function.get("description") is not None:
+        return tool
+    return {**tool, "function": {**function, "description": ""}}
 
 
 def tool_choice_to_wire(choice: Any, tools: Sequence[dict[str, Any]]) -> Any:
@@ -302,6 +314,9 @@ def build_request_body(
         # tools); leaving both out is what an empty list means.
         body.pop("tools")
         body.pop("tool_choice", None)
+    elif isinstance(tools, list | tuple):
+        # Tools given per call or in model_kwargs skip format_tools.
+        body["tools"] = [_with_description(tool) for tool in tools]
     if body.get("tool_choice") == "none":
         # Harmony builds before vllm#30867 still offer (and call) the tools.
         body.pop("tool_choice")

@@ -177,3 +177,25 @@ def test_mcp_style_tool_result_on_0_11_0(
     assert "rain: yes\ntemp: 4C" in answer.content
     (body,) = sent(emulator)
     assert body["messages"][2]["content"] == "rain: yes\ntemp: 4C"
+
+
+# --------------------------------------------------- 5. tools without description
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"type": "function", "function": {"name": "roll_die", "parameters": {}}},
+        {"name": "roll_die", "parameters": {"type": "object", "properties": {}}},
+    ],
+    ids=["openai-dict", "bare-dict"],
+)
+def test_tool_without_description_on_0_20(
+    emulator: TirEmulator, mode: str, tool: dict[str, Any]
+) -> None:
+    emulator.vllm_version = "0.20.1"
+    assert_refuses_old_shape(emulator, "tool_without_description")
+    answer = run(connect(emulator).bind_tools([tool]), mode, "Roll a die.")
+    assert [call["name"] for call in answer.tool_calls] == ["roll_die"]
+    (body,) = sent(emulator)
+    assert body["tools"][0]["function"]["description"] == ""

@@ -7,8 +7,10 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel
 
-from langchain_gptoss._request import build_request_body, messages_to_wire
+from langchain_gptoss._request import build_request_body, format_tools, messages_to_wire
 from tests.unit_tests.conftest import (
     Recorder,
     make_model,
@@ -243,3 +245,64 @@ def test_tool_content_is_one_string_on_the_wire(mode: str) -> None:
 def test_other_roles_keep_their_text_parts() -> None:
     (human,) = messages_to_wire([HumanMessage(MCP_RESULT)])  # type: ignore[arg-type]
     assert human["content"] == MCP_RESULT
+
+
+# --------------------------------------------------- 5. tools without description
+
+ROLL = {"type": "object", "properties": {"sides": {"type": "integer"}}}
+
+
+class RollDie(BaseModel):
+    sides: int
+
+
+def roll_die(sides: int) -> int:
+    return sides
+
+
+NO_DOC_TOOL = StructuredTool.from_function(roll_die, name="roll_die", description="")
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"type": "function", "function": {"name": "roll_die", "parameters": ROLL}},
+        {"type": "function", "function": {"name": "roll_die", "description": None}},
+        {"name": "roll_die", "parameters": ROLL},
+        {"name": "roll_die"},
+        RollDie,
+        roll_die,
+        NO_DOC_TOOL,
+    ],
+    ids=[
+        "openai-dict",
+        "null",
+        "bare-dict",
+        "bare-name",
+        "pydantic",
+        "function",
+        "tool",
+    ],
+)
+def test_every_tool_form_gets_a_description(tool: Any) -> None:
+    before = repr(tool)
+    (formatted,) = format_tools([tool])
+    assert formatted["function"]["description"] == ""
+    assert repr(tool) == before  # the caller's dict is not changed
+
+
+def test_a_description_is_kept() -> None:
+    tool = {"type": "function", "function": {"name": "f", "description": "Does f."}}
+    assert format_tools([tool]) == [tool]
+
+
+def test_bound_and_per_call_tools_are_sent_with_a_description(mode: str) -> None:
+    bare = {"type": "function", "function": {"name": "roll_die", "parameters": ROLL}}
+    recorder = answered()
+    model = make_model(recorder)
+    run_invoke(model.bind_tools([bare, {"name": "other"}]), mode, "hi")
+    run_invoke(model, mode, "hi", tools=[bare])
+    run_invoke(make_model(recorder, model_kwargs={"tools": [bare]}), mode, "hi")
+    for body in recorder.bodies:
+        assert all(tool["function"]["description"] == "" for tool in body["tools"])
+    assert "description" not in bare["function"]
