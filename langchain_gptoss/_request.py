@@ -20,24 +20,60 @@ from langchain_gptoss._endpoint import check_model
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-# Blocks that hold no text for the model: reasoning and tool-call echoes that the
-# message carries elsewhere (additional_kwargs, tool_calls).
+# Content blocks (langchain_core.messages.content, its block translators, and
+# langchain_core.tools' TOOL_MESSAGE_BLOCK_TYPES) are sent as their text:
+#   text -> its text; refusal -> its refusal text; json -> its value as compact
+#   JSON; search_result (Anthropic) -> title, source and url, then its text;
+#   non_standard -> the wrapped block if it is one of these, else its text.
+# Dropped, as they hold no text for the model:
+#   - reasoning and tool-call echoes the message carries elsewhere
+#     (additional_kwargs, tool_calls): tool_use, tool_call, tool_call_chunk,
+#     invalid_tool_call, function_call, thinking, redacted_thinking, reasoning,
+#     reasoning_content;
+#   - calls and results of tools the provider ran itself: server_tool_call,
+#     server_tool_call_chunk, server_tool_result;
+#   - annotations on their own (citation, non_standard_annotation): the text
+#     they cite is in the block they annotate;
+#   - non_standard blocks without text, and empty refusals;
+#   - every key riding on a block besides its text: citations, annotations,
+#     cache_control, extras (prompt_cache_breakpoint), id, index.
 _SILENT_BLOCKS = frozenset(
     {
         "tool_use",
         "tool_call",
         "tool_call_chunk",
         "invalid_tool_call",
+        "function_call",
         "server_tool_call",
+        "server_tool_call_chunk",
         "server_tool_result",
         "thinking",
         "redacted_thinking",
         "reasoning",
         "reasoning_content",
+        "citation",
+        "non_standard_annotation",
     }
 )
+_TEXT_BLOCKS = frozenset({"text", "refusal", "json", "search_result"})
+# gpt-oss-120b reads text only: langchain_core's data blocks (image, audio, video,
+# file, text-plain) and the OpenAI forms (image_url, input_audio, file, and
+# input_image and input_file of the Responses API), Anthropic's document and
+# Vertex AI's media are refused.
 _MEDIA_BLOCKS = frozenset(
-    {"image", "image_url", "input_image", "audio", "input_audio", "file", "video"}
+    {
+        "image",
+        "audio",
+        "video",
+        "file",
+        "text-plain",
+        "image_url",
+        "input_audio",
+        "input_image",
+        "input_file",
+        "document",
+        "media",
+    }
 )
 _REASONING_KEY = "reasoning_content"
 # Harmony addresses a call as `to=functions.<name>`; other characters break
@@ -458,30 +494,82 @@ def _tool_content(content: str | list[str | dict[str, Any]]) -> str:
 
 
 def _text_parts(content: list[str | dict[str, Any]]) -> list[str]:
-    """The text of each block of `content`, in order."""
+    """The text of each block of `content` that carries any, in order."""
     parts = []
     for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-            continue
-        kind = block.get("type")
-        if kind == "text":
-            parts.append(block.get("text", ""))
-        elif kind in _SILENT_BLOCKS:
-            continue
-        elif kind in _MEDIA_BLOCKS:
-            msg = (
-                f"a {kind!r} content block cannot be sent: gpt-oss-120b reads text "
-                "only. Describe the media in text instead."
-            )
-            raise ValueError(msg)
-        else:
-            msg = (
-                f"unsupported content block type {kind!r}; gpt-oss-120b takes text "
-                "blocks ({'type': 'text', 'text': ...}) only."
-            )
-            raise ValueError(msg)
+        text = block if isinstance(block, str) else _block_text(block)
+        if text is not None:
+            parts.append(text)
     return parts
+
+
+def _block_text(block: dict[str, Any]) -> str | None:
+    """The text one content block carries for the model (None: it carries none).
+
+    Raises:
+        ValueError: For media, a `json` block that is not JSON, or a block type
+            gpt-oss cannot read.
+    """
+    kind = block.get("type")
+    if kind == "text":
+        return str(block.get("text") or "")
+    if kind == "refusal":
+        return block.get("refusal") or None
+    if kind == "json":
+        return _json_block_text(block)
+    if kind == "search_result":
+        return _search_result_text(block)
+    if kind == "non_standard":
+        value = block.get("value")
+        if not isinstance(value, dict):
+            return None
+        if value.get("type") in _TEXT_BLOCKS | _MEDIA_BLOCKS | _SILENT_BLOCKS:
+            return _block_text(value)
+        text = value.get("text")
+        return text if isinstance(text, str) and text else None
+    if kind in _SILENT_BLOCKS:
+        return None
+    if kind in _MEDIA_BLOCKS:
+        msg = (
+            f"a {kind!r} content block cannot be sent: gpt-oss-120b reads text "
+            "only. Describe the media in text instead."
+        )
+        raise ValueError(msg)
+    msg = (
+        f"unsupported content block type {kind!r}; gpt-oss-120b takes text, "
+        "refusal, json and search_result blocks ({'type': 'text', 'text': ...})."
+    )
+    raise ValueError(msg)
+
+
+def _json_block_text(block: dict[str, Any]) -> str:
+    if "json" not in block:
+        msg = "a 'json' content block needs its value under 'json'."
+        raise ValueError(msg)
+    return _json(
+        block["json"],
+        lambda where, number: (
+            f"a 'json' content block has {number!r} at "
+            f"{f'json.{where}' if where else 'json'}, and JSON has no NaN or "
+            "infinity: use a finite number, or null."
+        ),
+        separators=(",", ":"),
+    )
+
+
+def _search_result_text(block: dict[str, Any]) -> str:
+    """An Anthropic-style search result: who found it where, then its text."""
+    lines = [
+        f"{label}: {block[key]}"
+        for key, label in (("title", "Title"), ("source", "Source"), ("url", "URL"))
+        if isinstance(block.get(key), str) and block[key]
+    ]
+    content = block.get("content")
+    if isinstance(content, str):
+        lines.append(content)
+    elif isinstance(content, list):
+        lines.extend(_text_parts(content))
+    return "\n".join(lines)
 
 
 def _reasoning_blocks(content: str | list[str | dict[str, Any]]) -> str:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from langchain_gptoss import ChatGptOss
@@ -199,3 +200,61 @@ def test_tool_without_description_on_0_20(
     assert [call["name"] for call in answer.tool_calls] == ["roll_die"]
     (body,) = sent(emulator)
     assert body["tools"][0]["function"]["description"] == ""
+
+
+# ------------------------------------------- 6. other block types in any message
+
+
+@tool
+def get_forecast(city: str) -> list[dict[str, Any]]:
+    """Weather forecast for a city."""
+    forecast = {"city": city, "temp_c": 4, "rain": True, "note": "Grüße"}
+    return [{"type": "json", "json": forecast}]
+
+
+def test_agent_loop_with_a_json_tool_result(emulator: TirEmulator, mode: str) -> None:
+    emulator.vllm_version = "0.11.0"
+    agent = create_agent(connect(emulator), [get_forecast])
+    state = run(agent, mode, {"messages": [HumanMessage("Forecast for 'Oslo'?")]})
+    result = state["messages"][2]
+    assert isinstance(result, ToolMessage)
+    assert result.content == [
+        {
+            "type": "json",
+            "json": {"city": "Oslo", "temp_c": 4, "rain": True, "note": "Grüße"},
+        }
+    ]
+    text = '{"city":"Oslo","temp_c":4,"rain":true,"note":"Grüße"}'
+    assert text in state["messages"][-1].content
+    _, second = sent(emulator)
+    assert second["messages"][-1]["content"] == text
+
+
+def test_search_results_and_a_refusal_in_history(
+    emulator: TirEmulator, mode: str
+) -> None:
+    emulator.vllm_version = "0.11.0"
+    call = {"id": "call_1", "name": "lookup_weather", "args": {"town": "Oslo"}}
+    search = {
+        "type": "search_result",
+        "source": "https://example.org/oslo",
+        "title": "Oslo weather",
+        "content": [{"type": "text", "text": "Rain all day."}],
+        "citations": {"enabled": True},
+    }
+    history = [
+        HumanMessage("Hack the weather service."),
+        AIMessage([{"type": "refusal", "refusal": "I can't help with that."}]),
+        HumanMessage("Is it raining in Oslo?"),
+        AIMessage("", tool_calls=[call]),
+        ToolMessage(
+            [search, {"type": "non_standard", "value": {}}], tool_call_id="call_1"
+        ),
+    ]
+    answer = run(connect(emulator).bind_tools([LOOKUP_WEATHER]), mode, history)
+    assert "Rain all day." in answer.content
+    (body,) = sent(emulator)
+    assert body["messages"][1]["content"] == "I can't help with that."
+    assert body["messages"][4]["content"] == (
+        "Title: Oslo weather\nSource: https://example.org/oslo\nRain all day."
+    )

@@ -306,3 +306,167 @@ def test_bound_and_per_call_tools_are_sent_with_a_description(mode: str) -> None
     for body in recorder.bodies:
         assert all(tool["function"]["description"] == "" for tool in body["tools"])
     assert "description" not in bare["function"]
+
+
+# ------------------------------------------- 6. other block types in any message
+
+FORECAST = {"city": "Zürich", "temp_c": 4, "rain": True, "hours": [1, 2]}
+FORECAST_TEXT = '{"city":"Zürich","temp_c":4,"rain":true,"hours":[1,2]}'
+SEARCH_RESULT = {
+    "type": "search_result",
+    "source": "https://example.org/oslo",
+    "title": "Oslo weather",
+    "content": [
+        {"type": "text", "text": "Rain all day."},
+        {"type": "text", "text": "4 C."},
+    ],
+    "citations": {"enabled": True},
+    "cache_control": {"type": "ephemeral"},
+}
+SEARCH_TEXT = (
+    "Title: Oslo weather\nSource: https://example.org/oslo\nRain all day.\n4 C."
+)
+
+
+def wire_of(kind: str, content: list[Any]) -> Any:
+    """`content` as the wire carries it in a message of `kind`."""
+    if kind == "tool":
+        return tool_wire(content)["content"]
+    if kind == "human":
+        (message,) = messages_to_wire([HumanMessage(content)])
+        return message["content"]
+    (message,) = messages_to_wire([AIMessage(content)])
+    return message["content"]
+
+
+KINDS = ["tool", "human", "ai"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("block", "text"),
+    [
+        ({"type": "json", "json": FORECAST}, FORECAST_TEXT),
+        ({"type": "json", "json": [1, "ü", None]}, '[1,"ü",null]'),
+        ({"type": "json", "json": "plain"}, '"plain"'),
+        (SEARCH_RESULT, SEARCH_TEXT),
+        (
+            {"type": "search_result", "source": "doc-7", "content": "Loose text."},
+            "Source: doc-7\nLoose text.",
+        ),
+        (
+            {"type": "search_result", "url": "https://x.org", "content": []},
+            "URL: https://x.org",
+        ),
+        ({"type": "refusal", "refusal": "I can't help with that."}, None),
+        ({"type": "non_standard", "value": {"text": "provider text"}}, None),
+        (
+            {"type": "non_standard", "value": {"type": "json", "json": {"a": 1}}},
+            '{"a":1}',
+        ),
+        (
+            {
+                "type": "text",
+                "text": "cited",
+                "annotations": [{"type": "citation", "url": "https://x.org"}],
+                "citations": [{"type": "char_location", "cited_text": "c"}],
+                "cache_control": {"type": "ephemeral"},
+                "extras": {"prompt_cache_breakpoint": True},
+            },
+            "cited",
+        ),
+    ],
+)
+def test_blocks_with_text_are_sent_as_text(
+    kind: str, block: dict[str, Any], text: str | None
+) -> None:
+    expected = text
+    if expected is None:
+        expected = block.get("refusal") or block["value"]["text"]
+    assert wire_of(kind, [block]) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_several_blocks_keep_their_order(kind: str) -> None:
+    content = [{"type": "text", "text": "Found:"}, {"type": "json", "json": FORECAST}]
+    if kind == "tool":
+        assert wire_of(kind, content) == f"Found:\n{FORECAST_TEXT}"
+    else:
+        assert wire_of(kind, content) == [
+            {"type": "text", "text": "Found:"},
+            {"type": "text", "text": FORECAST_TEXT},
+        ]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "non_standard", "value": {"type": "cachePoint", "cachePoint": {}}},
+        {"type": "non_standard", "value": {"text": ""}},
+        {"type": "non_standard", "value": "opaque"},
+        {"type": "non_standard", "value": {"type": "thinking", "thinking": "x"}},
+        {"type": "citation", "url": "https://x.org", "cited_text": "c"},
+        {"type": "non_standard_annotation", "value": {"k": 1}},
+        {"type": "refusal", "refusal": ""},
+        {"type": "server_tool_call_chunk", "name": "web_search", "args": "{"},
+        {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+        {"type": "server_tool_result", "tool_call_id": "c", "status": "success"},
+    ],
+)
+def test_blocks_without_text_are_dropped(kind: str, block: dict[str, Any]) -> None:
+    assert wire_of(kind, [{"type": "text", "text": "kept"}, block]) == "kept"
+
+
+def test_a_refusal_in_history_is_replayed_as_text() -> None:
+    refused = AIMessage([{"type": "refusal", "refusal": "I can't help with that."}])
+    wire = messages_to_wire([HumanMessage("Do it"), refused, HumanMessage("Why?")])
+    assert wire[1] == {"role": "assistant", "content": "I can't help with that."}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_json_without_json_is_refused_clearly(kind: str) -> None:
+    with pytest.raises(ValueError, match=r"\(\w+\): a 'json' content block needs"):
+        wire_of(kind, [{"type": "json", "data": {}}])
+    nan = {"type": "json", "json": {"temps": [1.0, float("nan")]}}
+    with pytest.raises(ValueError, match=r"has nan at json\.temps\[1\], and JSON"):
+        wire_of(kind, [nan])
+    with pytest.raises(ValueError, match=r"has inf at json, and JSON"):
+        wire_of(kind, [{"type": "json", "json": float("inf")}])
+
+
+MEDIA = [
+    {"type": "image", "url": "https://x/y.png"},
+    {"type": "image", "base64": "AAAA", "mime_type": "image/png"},
+    {"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"},
+    {"type": "video", "url": "https://x/y.mp4"},
+    {"type": "file", "file_id": "file-1"},
+    {"type": "text-plain", "text": "notes", "mime_type": "text/plain"},
+    {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+    {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+    {"type": "file", "file": {"file_data": "AAAA", "filename": "a.pdf"}},
+    {"type": "input_image", "image_url": "https://x/y.png"},
+    {"type": "input_file", "file_id": "file-1"},
+    {"type": "document", "source": {"type": "base64", "data": "AAAA"}},
+    {"type": "media", "mime_type": "image/png", "data": b"AAAA"},
+    {"type": "non_standard", "value": {"type": "image", "url": "https://x/y.png"}},
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("block", MEDIA, ids=[str(i) for i in range(len(MEDIA))])
+def test_media_is_still_refused_clearly(kind: str, block: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"content block cannot be sent: gpt-oss"):
+        wire_of(kind, [{"type": "text", "text": "see"}, block])
+
+
+def test_unknown_blocks_are_still_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported content block type 'mystery'"):
+        wire_of("tool", [{"type": "mystery"}])
+
+
+def test_a_json_tool_result_reaches_the_wire(mode: str) -> None:
+    recorder = answered()
+    result = ToolMessage([{"type": "json", "json": FORECAST}], tool_call_id="c1")
+    run_invoke(make_model(recorder), mode, [HumanMessage("Rain?"), CALL, result])
+    assert recorder.bodies[0]["messages"][2]["content"] == FORECAST_TEXT
