@@ -75,6 +75,7 @@ _MEDIA_BLOCKS = frozenset(
         "media",
     }
 )
+_KNOWN_BLOCKS = _TEXT_BLOCKS | _MEDIA_BLOCKS | _SILENT_BLOCKS
 _REASONING_KEY = "reasoning_content"
 # Harmony addresses a call as `to=functions.<name>`; other characters break
 # vLLM's parser (vllm#23567) or the model's recall of the name.
@@ -511,6 +512,9 @@ def _block_text(block: dict[str, Any]) -> str | None:
             gpt-oss cannot read.
     """
     kind = block.get("type")
+    if not isinstance(kind, str):
+        msg = f"a content block needs a 'type' naming what it holds, got {kind!r}."
+        raise ValueError(msg)  # noqa: TRY004 - as every other content check
     if kind == "text":
         return str(block.get("text") or "")
     if kind == "refusal":
@@ -523,7 +527,8 @@ def _block_text(block: dict[str, Any]) -> str | None:
         value = block.get("value")
         if not isinstance(value, dict):
             return None
-        if value.get("type") in _TEXT_BLOCKS | _MEDIA_BLOCKS | _SILENT_BLOCKS:
+        inner = value.get("type")
+        if isinstance(inner, str) and inner in _KNOWN_BLOCKS:
             return _block_text(value)
         text = value.get("text")
         return text if isinstance(text, str) and text else None

@@ -463,6 +463,11 @@ def test_media_is_still_refused_clearly(kind: str, block: dict[str, Any]) -> Non
 def test_unknown_blocks_are_still_refused() -> None:
     with pytest.raises(ValueError, match="unsupported content block type 'mystery'"):
         wire_of("tool", [{"type": "mystery"}])
+    for block in ({"text": "no type"}, {"type": ["text"]}):
+        with pytest.raises(ValueError, match="a content block needs a 'type'"):
+            wire_of("human", [block])
+    wrapped = {"type": "non_standard", "value": {"type": ["x"], "text": "t"}}
+    assert wire_of("tool", [wrapped]) == "t"
 
 
 def test_a_json_tool_result_reaches_the_wire(mode: str) -> None:
