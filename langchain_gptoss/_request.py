@@ -19,25 +19,62 @@ from langchain_gptoss._endpoint import check_model
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-# Blocks that hold no text for the model: reasoning and tool-call echoes that the
-# message carries elsewhere (additional_kwargs, tool_calls).
+# Content blocks (langchain_core.messages.content, its block translators, and
+# langchain_core.tools' TOOL_MESSAGE_BLOCK_TYPES) are sent as their text:
+#   text -> its text; refusal -> its refusal text; json -> its value as compact
+#   JSON; search_result (Anthropic) -> title, source and url, then its text;
+#   non_standard -> the wrapped block if it is one of these, else its text.
+# Dropped, as they hold no text for the model:
+#   - reasoning and tool-call echoes the message carries elsewhere
+#     (additional_kwargs, tool_calls): tool_use, tool_call, tool_call_chunk,
+#     invalid_tool_call, function_call, thinking, redacted_thinking, reasoning,
+#     reasoning_content;
+#   - calls and results of tools the provider ran itself: server_tool_call,
+#     server_tool_call_chunk, server_tool_result;
+#   - annotations on their own (citation, non_standard_annotation): the text
+#     they cite is in the block they annotate;
+#   - non_standard blocks without text, and empty refusals;
+#   - every key riding on a block besides its text: citations, annotations,
+#     cache_control, extras (prompt_cache_breakpoint), id, index.
 _SILENT_BLOCKS = frozenset(
     {
         "tool_use",
         "tool_call",
         "tool_call_chunk",
         "invalid_tool_call",
+        "function_call",
         "server_tool_call",
+        "server_tool_call_chunk",
         "server_tool_result",
         "thinking",
         "redacted_thinking",
         "reasoning",
         "reasoning_content",
+        "citation",
+        "non_standard_annotation",
     }
 )
+_TEXT_BLOCKS = frozenset({"text", "refusal", "json", "search_result"})
+# gpt-oss-120b reads text only: langchain_core's data blocks (image, audio, video,
+# file, text-plain) and the OpenAI forms (image_url, input_audio, file, and
+# input_image and input_file of the Responses API), Anthropic's document and
+# Vertex AI's media are refused.
 _MEDIA_BLOCKS = frozenset(
-    {"image", "image_url", "input_image", "audio", "input_audio", "file", "video"}
+    {
+        "image",
+        "audio",
+        "video",
+        "file",
+        "text-plain",
+        "image_url",
+        "input_audio",
+        "input_image",
+        "input_file",
+        "document",
+        "media",
+    }
 )
+_KNOWN_BLOCKS = _TEXT_BLOCKS | _MEDIA_BLOCKS | _SILENT_BLOCKS
 _REASONING_KEY = "reasoning_content"
 
 
@@ -56,7 +93,19 @@ def format_tools(
         if tool.get("type") != "function":
             msg = f"Only function tools can be bound to gpt-oss on TIR; got {tool!r}."
             raise ValueError(msg)
-    return formatted
+    return [_with_description(tool) for tool in formatted]
+
+
+def _with_description(tool: Any) -> Any:
+    """`tool`, its function given `"description": ""` if it has none.
+
+    The field is optional in OpenAI's API, but vLLM 0.10.2-0.23 refuse a tool
+    without it (harmony's ToolDescription needs a string). `tool` is not changed.
+    """
+    function = tool.get("function") if isinstance(tool, dict) else None
+    if not isinstance(function, dict) or function.get("description") is not None:
+        return tool
+    return {**tool, "function": {**function, "description": ""}}
 
 
 def tool_choice_to_wire(choice: Any, tools: Sequence[dict[str, Any]]) -> Any:
@@ -214,17 +263,68 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     ).encode()
 
 
+# Keys extra_body may not set: the URL names the model and the answer is read as
+# a stream or not by `stream`, so the body must agree with both.
+_CLIENT_KEYS = ("model", "stream")
+
+
+def merge_extra_body(*layers: Any) -> dict[str, Any]:
+    """Merge `extra_body` dicts (None skipped); a later layer's keys win.
+
+    Raises:
+        ValueError: For a layer that is not a dict, holds NaN or infinity, or
+            sets `model` or `stream`.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer is not None:
+            check_extra_body(layer)
+            merged.update(layer)
+    return merged
+
+
+def check_extra_body(value: Any) -> None:
+    """Refuse an `extra_body` that cannot be merged into the request body.
+
+    Raises:
+        ValueError: Saying what is wrong and what to do instead.
+    """
+    if not isinstance(value, dict):
+        msg = (
+            "extra_body must be a dict of request body fields, e.g. "
+            f"{{'top_k': 20}}; got {type(value).__name__}."
+        )
+        raise ValueError(msg)  # noqa: TRY004 - as every other setting check
+    found = find_non_finite(value)
+    if found is not None:
+        where, number = found
+        msg = (
+            f"extra_body has {number!r} at {where}, and JSON has no NaN or "
+            "infinity: use a finite number, or leave the key out."
+        )
+        raise ValueError(msg)
+    for key in _CLIENT_KEYS:
+        if key in value:
+            msg = (
+                f"extra_body cannot set {key!r}: use the model's `model` setting, "
+                "or `stream()` / `streaming=True`, which the client follows too."
+            )
+            raise ValueError(msg)
+
+
 def build_request_body(
     messages: Sequence[BaseMessage],
     params: Mapping[str, Any],
     *,
     stream: bool,
     stream_usage: bool,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the JSON body for `/chat/completions`.
 
     `params` are the sampling settings with per-call overrides already applied;
-    keys whose value is None are not sent.
+    keys whose value is None are not sent. `extra_body` is merged into the top
+    level last, over everything else, and sent as given (the OpenAI SDK's rule).
 
     Raises:
         ValueError: For messages gpt-oss cannot take (media, unknown blocks).
@@ -234,6 +334,15 @@ def build_request_body(
         raise ValueError(msg)
     body: dict[str, Any] = {"messages": messages_to_wire(messages)}
     body.update((key, value) for key, value in params.items() if value is not None)
+    tools = body.get("tools")
+    if isinstance(tools, list | tuple) and not tools:
+        # vLLM >= 0.20 refuses `tools: []` (and every release a tool_choice without
+        # tools); leaving both out is what an empty list means.
+        body.pop("tools")
+        body.pop("tool_choice", None)
+    elif isinstance(tools, list | tuple):
+        # Tools given per call or in model_kwargs skip format_tools.
+        body["tools"] = [_with_description(tool) for tool in tools]
     if body.get("tool_choice") == "none":
         # Harmony builds before vllm#30867 still offer (and call) the tools.
         body.pop("tool_choice")
@@ -242,6 +351,7 @@ def build_request_body(
         body["stream"] = True
         if stream_usage:
             body["stream_options"] = {"include_usage": True}
+    body.update(extra_body or {})
     return body
 
 
@@ -280,7 +390,7 @@ def _message_to_wire(
         wire = {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
-            "content": _text_content(message.content),
+            "content": _tool_content(message.content),
         }
         if name:
             wire["name"] = name
@@ -353,31 +463,107 @@ def _text_content(content: str | list[str | dict[str, Any]]) -> Any:
     """Keep the text of `content`: a string, or a list of text parts."""
     if isinstance(content, str):
         return content
-    parts = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-            continue
-        kind = block.get("type")
-        if kind == "text":
-            parts.append(block.get("text", ""))
-        elif kind in _SILENT_BLOCKS:
-            continue
-        elif kind in _MEDIA_BLOCKS:
-            msg = (
-                f"a {kind!r} content block cannot be sent: gpt-oss-120b reads text "
-                "only. Describe the media in text instead."
-            )
-            raise ValueError(msg)
-        else:
-            msg = (
-                f"unsupported content block type {kind!r}; gpt-oss-120b takes text "
-                "blocks ({'type': 'text', 'text': ...}) only."
-            )
-            raise ValueError(msg)
+    parts = _text_parts(content)
     if len(parts) == 1:
         return parts[0]
     return [{"type": "text", "text": part} for part in parts] if parts else ""
+
+
+# vLLM 0.10.2 and 0.11.0 refuse list content in a tool message, and 0.11.1+ glue
+# the parts with "" (`rain: yes` + `temp: 4C` -> `rain: yestemp: 4C`): a tool's
+# content goes as one string, its parts a newline apart (as MCP tools mean their
+# blocks, and as langchain_core's convert_to_openai_messages joins them).
+_TOOL_PART_SEPARATOR = "\n"
+
+
+def _tool_content(content: str | list[str | dict[str, Any]]) -> str:
+    """A tool result's text as one string."""
+    if isinstance(content, str):
+        return content
+    return _TOOL_PART_SEPARATOR.join(_text_parts(content))
+
+
+def _text_parts(content: list[str | dict[str, Any]]) -> list[str]:
+    """The text of each block of `content` that carries any, in order."""
+    parts = []
+    for block in content:
+        text = block if isinstance(block, str) else _block_text(block)
+        if text is not None:
+            parts.append(text)
+    return parts
+
+
+def _block_text(block: dict[str, Any]) -> str | None:
+    """The text one content block carries for the model (None: it carries none).
+
+    Raises:
+        ValueError: For media, a `json` block that is not JSON, or a block type
+            gpt-oss cannot read.
+    """
+    kind = block.get("type")
+    if not isinstance(kind, str):
+        msg = f"a content block needs a 'type' naming what it holds, got {kind!r}."
+        raise ValueError(msg)  # noqa: TRY004 - as every other content check
+    if kind == "text":
+        return str(block.get("text") or "")
+    if kind == "refusal":
+        return block.get("refusal") or None
+    if kind == "json":
+        return _json_block_text(block)
+    if kind == "search_result":
+        return _search_result_text(block)
+    if kind == "non_standard":
+        value = block.get("value")
+        if not isinstance(value, dict):
+            return None
+        inner = value.get("type")
+        if isinstance(inner, str) and inner in _KNOWN_BLOCKS:
+            return _block_text(value)
+        text = value.get("text")
+        return text if isinstance(text, str) and text else None
+    if kind in _SILENT_BLOCKS:
+        return None
+    if kind in _MEDIA_BLOCKS:
+        msg = (
+            f"a {kind!r} content block cannot be sent: gpt-oss-120b reads text "
+            "only. Describe the media in text instead."
+        )
+        raise ValueError(msg)
+    msg = (
+        f"unsupported content block type {kind!r}; gpt-oss-120b takes text, "
+        "refusal, json and search_result blocks ({'type': 'text', 'text': ...})."
+    )
+    raise ValueError(msg)
+
+
+def _json_block_text(block: dict[str, Any]) -> str:
+    if "json" not in block:
+        msg = "a 'json' content block needs its value under 'json'."
+        raise ValueError(msg)
+    return _json(
+        block["json"],
+        lambda where, number: (
+            f"a 'json' content block has {number!r} at "
+            f"{f'json.{where}' if where else 'json'}, and JSON has no NaN or "
+            "infinity: use a finite number, or null."
+        ),
+        separators=(",", ":"),
+    )
+
+
+def _search_result_text(block: dict[str, Any]) -> str:
+    """An Anthropic-style search result: who found it where, then its text."""
+    lines = [
+        f"{label}: {block[key]}"
+        for key, label in (("title", "Title"), ("source", "Source"), ("url", "URL"))
+        if isinstance(block.get(key), str) and block[key]
+    ]
+    content = block.get("content")
+    if isinstance(content, str):
+        lines.append(content)
+    elif isinstance(content, list):
+        lines.extend(_text_parts(content))
+    return "\n".join(lines)
 
 
 def _reasoning_blocks(content: str | list[str | dict[str, Any]]) -> str:

@@ -37,10 +37,12 @@ from langchain_gptoss._names import rename_body, wire_names
 from langchain_gptoss._redact import Redactor, locals_forgotten
 from langchain_gptoss._request import (
     build_request_body,
+    check_extra_body,
     check_params,
     encode_body,
     find_non_finite,
     format_tools,
+    merge_extra_body,
     tool_choice_to_wire,
 )
 from langchain_gptoss._response import (
@@ -78,8 +80,9 @@ logger = logging.getLogger("langchain_gptoss")
 
 _TOKEN_ENV = ("E2E_TIR_ACCESS_TOKEN", "TIR_API_TOKEN")
 _USER_AGENT = f"langchain-gptoss/{__version__}"
-# Keyword arguments that steer this client rather than go into the request body.
-_CALL_OPTIONS = ("stream", "stream_usage")
+# Keyword arguments that steer this client rather than go into the request body
+# as they are (extra_body is merged into it).
+_CALL_OPTIONS = ("stream", "stream_usage", "extra_body")
 # gpt-oss-120b as TIR serves it (vLLM, harmony): 131,072 tokens of context shared by
 # prompt and output, text only, one tool call per turn.
 _PROFILE: ModelProfile = {
@@ -159,6 +162,10 @@ class ChatGptOss(BaseChatModel):
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body fields, e.g. vLLM's `top_k`; unknown constructor kwargs land here."""
+    extra_body: dict[str, Any] | None = None
+    """Fields merged into the top level of the body last, over everything else, as
+    the OpenAI SDK does (e.g. `{"top_k": 20, "chat_template_kwargs": {...}}`); a
+    per-call `extra_body` is merged over this one."""
 
     streaming: bool = False
     """Stream underneath `invoke` too."""
@@ -243,6 +250,15 @@ class ChatGptOss(BaseChatModel):
             raise ValueError(msg)
         if "model" in value:
             check_model(value["model"])
+        return value
+
+    @field_validator("extra_body")
+    @classmethod
+    def _extra_body_is_sendable(
+        cls, value: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        if value is not None:
+            check_extra_body(value)
         return value
 
     @field_validator("stop", mode="before")
@@ -466,13 +482,25 @@ class ChatGptOss(BaseChatModel):
     ) -> _attempt.Call:
         stream_usage = kwargs.get("stream_usage", self.stream_usage)
         params = {**self._default_params, **kwargs}
+        # Per call over the model's; model_kwargs["extra_body"] is the old spelling.
+        extra_body = merge_extra_body(
+            self.extra_body,
+            self.model_kwargs.get("extra_body"),
+            kwargs.get("extra_body"),
+        )
         for option in _CALL_OPTIONS:
             params.pop(option, None)
         if stop:
             params["stop"] = stop
-        check_params(params, stream=stream)
+        # Checked (and sized) as sent: extra_body wins over the settings.
+        sent = {**params, **extra_body}
+        check_params(sent, stream=stream)
         body = build_request_body(
-            messages, params, stream=stream, stream_usage=stream_usage
+            messages,
+            params,
+            stream=stream,
+            stream_usage=stream_usage,
+            extra_body=extra_body,
         )
         names = wire_names(body)
         if names is not None:
@@ -490,7 +518,7 @@ class ChatGptOss(BaseChatModel):
             idle_timeout=self.stream_idle_timeout if stream else None,
             retry_first_event_timeout=self.retry_first_event_timeout,
             max_event_bytes=self.max_event_bytes,
-            max_response_bytes=self.max_response_bytes or response_limit(params),
+            max_response_bytes=self.max_response_bytes or response_limit(sent),
             max_error_body_bytes=self.max_error_body_bytes,
             deadline=None if total is None else (time.monotonic() + total, total),
             names=names,

@@ -37,3 +37,19 @@ def bodies() -> dict[str, Any]:
     """The request bodies the `requests` files answer, by case name."""
     data: dict[str, Any] = json.loads((GOLDEN / "generate" / "bodies.json").read_text())
     return data
+
+
+def request_answers(cases: tuple[str, ...]) -> dict[str, Any]:
+    """`bodies` and, per release, `answers` (status and error body) for `cases`."""
+    answers = {}
+    for release in RELEASES:
+        results = load("requests", release)["results"]
+        answers[release] = {
+            case: {
+                key: results[case][key]
+                for key in ("status", "error")
+                if key in results[case]
+            }
+            for case in cases
+        }
+    return {"bodies": {case: bodies()[case] for case in cases}, "answers": answers}

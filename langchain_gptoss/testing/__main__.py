@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         help="answer 400 when the ?project_id query parameter is missing",
     )
     parser.add_argument("--tokens-per-chunk", type=int, default=1)
+    parser.add_argument(
+        "--vllm-version",
+        default=None,
+        help="accept and refuse requests as this vLLM release does (e.g. 0.20.1)",
+    )
     return parser
 
 
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         reasoning_field=args.era,
         require_project_query=args.require_project_query,
         tokens_per_chunk=args.tokens_per_chunk,
+        vllm_version=args.vllm_version,
         host=args.host,
         port=args.port,
     )

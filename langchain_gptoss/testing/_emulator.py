@@ -7,6 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Self
 
 from langchain_gptoss.testing._ledger import Ledger
+from langchain_gptoss.testing._release import Release
 from langchain_gptoss.testing._server import Server
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class TirEmulator:
                 assert reply.json()["choices"][0]["message"]["content"]
     """
 
+    _release: Release | None
+
     def __init__(
         self,
         *,
@@ -82,6 +85,7 @@ class TirEmulator:
         legacy_tool_choice_none: bool = False,
         require_tool_message_name: bool = False,
         flaky_structured_output: bool = False,
+        vllm_version: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -108,12 +112,30 @@ class TirEmulator:
         self.legacy_tool_choice_none = legacy_tool_choice_none
         self.require_tool_message_name = require_tool_message_name
         self.flaky_structured_output = flaky_structured_output
+        self.vllm_version = vllm_version
         self.host = host
         self.port = port
         self._ledger = Ledger()
         self._bound_port: int | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+
+    # -- the release played ----------------------------------------------------
+
+    @property
+    def vllm_version(self) -> str | None:
+        """The vLLM release played, e.g. ``"0.20.1"`` (None: the defaults)."""
+        return None if self._release is None else str(self._release)
+
+    @vllm_version.setter
+    def vllm_version(self, value: str | None) -> None:
+        # Parsed once here; every request compares the parsed release.
+        self._release = None if value is None else Release.parse(value)
+
+    @property
+    def vllm_release(self) -> Release | None:
+        """``vllm_version`` parsed, for comparisons (``release.since(0, 20)``)."""
+        return self._release
 
     # -- addresses -------------------------------------------------------------
 

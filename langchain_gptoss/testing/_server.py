@@ -133,6 +133,7 @@ def _settings(emu: TirEmulator, model: str) -> Settings:
         tool_parser=emu.tool_parser,
         leak_tool_args=emu.leak_tool_args_into_content,
         tool_stream_quirks=emu.tool_stream_quirks,
+        release=emu.vllm_release,
     )
 
 

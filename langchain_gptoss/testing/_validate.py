@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_gptoss.testing._errors import ApiError, vllm_error
+
+if TYPE_CHECKING:
+    from langchain_gptoss.testing._release import Release
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 _EFFORTS = ("low", "medium", "high")
@@ -215,17 +218,15 @@ def _check_tool(j: int, tool: Any) -> ApiError | None:
     return None
 
 
-def _check_tools(body: dict[str, Any]) -> ApiError | None:
+def _check_tools(body: dict[str, Any], release: Release | None) -> ApiError | None:
     tools = body.get("tools")
     if tools is not None:
         if not isinstance(tools, list):
             return invalid(
                 "list_type", ("tools",), "Input should be a valid list", tools
             )
-        if not tools:
-            return _value_error(
-                "`tools` must not be an empty array; omit the field instead.", body
-            )
+        if not tools and (error := _empty_tools(body, release)):
+            return error
         for j, tool in enumerate(tools):
             if error := _check_tool(j, tool):
                 return error
@@ -299,8 +300,13 @@ def _check_sampling(body: dict[str, Any]) -> ApiError | None:
     return None
 
 
-def validate(body: Any) -> ApiError | None:
-    """Check a parsed request body; return the error vLLM would answer, if any."""
+def validate(body: Any, release: Release | None = None) -> ApiError | None:
+    """Check a parsed request body; return the error vLLM would answer, if any.
+
+    ``release`` (the emulator's ``vllm_version``) turns on the rules that depend
+    on the vLLM release; without it they follow the emulator's long-standing
+    defaults.
+    """
     if not isinstance(body, dict):
         msg = "Input should be a valid dictionary or object to extract fields from"
         return invalid("model_attributes_type", (), msg, body)
@@ -341,9 +347,117 @@ def validate(body: Any) -> ApiError | None:
             "Input should be a valid dictionary",
             options,
         )
+    # vLLM validates the request (FastAPI), then builds the harmony prompt (tools
+    # first, then messages), then the sampling parameters.
     return (
         error
-        or _check_tools(body)
+        or _check_tools(body, release)
         or _check_response_format(body)
+        or (_harmony_rejection(body, release) if release else None)
         or _check_sampling(body)
     )
+
+
+# ------------------------------------------------- rules that depend on the release
+# Bodies and messages as vllm-golden/requests/X.json has them (protocol §2.a, §2.d).
+
+_EMPTY_TOOLS = (
+    "`tools` must not be an empty array. Either provide at least one tool or omit "
+    "the field entirely."
+)
+# The FastAPI that vLLM <= 0.25 resolves (0.165.0 in the golden runs) appends the
+# route's place to a validation message; releases pinning fastapi<0.137 (0.26+) do
+# not. The line differs per release and install: this is 0.20.1's, for all of them.
+_FASTAPI_TAIL = (
+    '\n\n  File "<site-packages>/vllm/entrypoints/utils.py", line 40, in '
+    "create_chat_completion\n    POST /v1/chat/completions [{error}]"
+)
+# Pydantic's documentation link names its minor version; the golden runs had 2.14.
+_PYDANTIC_LINK = (
+    "\n    For further information visit https://errors.pydantic.dev/2.14/v/"
+)
+_INPUT_REPR_LIMIT = 50
+
+
+def _empty_tools(body: dict[str, Any], release: Release | None) -> ApiError | None:
+    """``tools: []``: served (as no tools) before vLLM 0.20, rejected from 0.20."""
+    if release is None:
+        return _value_error(
+            "`tools` must not be an empty array; omit the field instead.", body
+        )
+    if not release.since(0, 20):
+        return None
+    if release.since(0, 33):
+        message = f"{_EMPTY_TOOLS} (parameter=tools)"
+        return ApiError(400, vllm_error(message, "BadRequestError", 400, "tools"))
+    error = {
+        "type": "value_error",
+        "loc": ("body",),
+        "msg": f"Value error, {_EMPTY_TOOLS}",
+        "input": body,
+        "ctx": {"error": ValueError(_EMPTY_TOOLS)},
+    }
+    message = f"1 validation error:\n  {error}"
+    if release.since(0, 26):
+        return ApiError(400, vllm_error(message, "Bad Request", 400, "body"))
+    message += _FASTAPI_TAIL.format(error=error)
+    return ApiError(400, vllm_error(message, "Bad Request", 400))
+
+
+def _input_repr(value: Any) -> str:
+    """``repr(value)`` cut as pydantic-core cuts ``input_value`` (25 ... 24)."""
+    text = repr(value)
+    if len(text) > _INPUT_REPR_LIMIT:
+        return f"{text[:25]}...{text[-24:]}"
+    return text
+
+
+def _harmony_error(
+    release: Release, model: str, loc: str, text: str, *, kind: str, value: Any
+) -> ApiError:
+    """A pydantic error raised while vLLM builds the harmony prompt (§2.e)."""
+    message = (
+        f"1 validation error for {model}\n{loc}\n  {text} [type={kind}, "
+        f"input_value={_input_repr(value)}, input_type={type(value).__name__}]"
+        f"{_PYDANTIC_LINK}{kind}"
+    )
+    # Up to 0.13 vLLM appends the text of the error's cause, which is None here.
+    if not release.since(0, 14):
+        message += " None"
+    return ApiError(400, vllm_error(message, "BadRequestError", 400))
+
+
+def _harmony_rejection(body: dict[str, Any], release: Release) -> ApiError | None:
+    """Shapes harmony's own models refuse, in the order vLLM renders them."""
+    if not release.since(0, 24):
+        # harmony's ToolDescription needs a string; 0.24 sends `description or ""`.
+        for tool in body.get("tools") or []:
+            description = tool["function"].get("description")
+            if description is None:
+                return _harmony_error(
+                    release,
+                    "ToolDescription",
+                    "description",
+                    "Input should be a valid string",
+                    kind="string_type",
+                    value=description,
+                )
+    if not release.since(0, 11, 1):
+        # The whole list becomes one harmony Content; 0.11.1 joins the parts ("").
+        for message in body["messages"]:
+            content = message.get("content")
+            if message.get("role") == "tool" and isinstance(content, list):
+                # vLLM validated the parts as OpenAI's text part: `text` first.
+                parts = [
+                    {key: part[key] for key in ("text", "type") if key in part}
+                    for part in content
+                ]
+                return _harmony_error(
+                    release,
+                    "Message",
+                    "content.0",
+                    "Input should be a valid dictionary or instance of Content",
+                    kind="model_type",
+                    value=parts,
+                )
+    return None

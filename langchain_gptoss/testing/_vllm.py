@@ -17,6 +17,7 @@ from langchain_gptoss.testing._validate import invalid, validate
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from langchain_gptoss.testing._release import Release
     from langchain_gptoss.testing._types import Era
 
 
@@ -35,6 +36,8 @@ class Settings:
     tool_parser: bool = True
     leak_tool_args: bool = False
     tool_stream_quirks: bool = False
+    release: Release | None = None
+    """The vLLM release played (``vllm_version``); None: the emulator's defaults."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def complete(
     body: Any, settings: Settings, *, request_id: str, created: int
 ) -> ApiError | JsonAnswer | StreamAnswer:
     """Answer a parsed request body the way vLLM serving gpt-oss would."""
-    error = validate(body)
+    error = validate(body, settings.release)
     if error:
         return error
     model = body.get("model")

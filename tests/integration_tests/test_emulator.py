@@ -1724,3 +1724,25 @@ def test_also_serves_other_slugs() -> None:
     assert wrong_body.status_code == 404
     assert wrong_body.json()["error"]["type"] == "NotFoundError"
     assert unknown.status_code == 404
+
+
+def test_vllm_version_plays_the_release_over_http() -> None:
+    """The release's own status and body on the wire (vllm-golden `tools_empty_list`)."""
+    body = {"messages": [{"role": "user", "content": "Roll a die."}], "tools": []}
+    with TirEmulator(vllm_version="0.33.0") as emu, httpx.Client(verify=TLS) as http:
+        headers = {"Authorization": f"Bearer {emu.token}"}
+        refused = http.post(emu.chat_url, headers=headers, json=body)
+        emu.vllm_version = "0.16.0"
+        served = http.post(emu.chat_url, headers=headers, json=body)
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": {
+            "message": "`tools` must not be an empty array. Either provide at least "
+            "one tool or omit the field entirely. (parameter=tools)",
+            "type": "BadRequestError",
+            "param": "tools",
+            "code": 400,
+        }
+    }
+    assert served.status_code == 200
+    assert served.json()["choices"][0]["message"]["content"]
