@@ -8,6 +8,7 @@ pairs, literals, nested objects and lists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
@@ -22,7 +25,7 @@ from pydantic import BaseModel, create_model, model_validator
 from pydantic import v1 as pydantic_v1
 from typing_extensions import TypedDict
 
-from langchain_gptoss._structured import JsonAnswerParser
+from langchain_gptoss._structured import JsonAnswerParser, WholeMembers
 from langchain_gptoss.testing._tokens import tokenize
 from tests.unit_tests.conftest import (
     Recorder,
@@ -469,3 +472,87 @@ def test_validation_runs_once_per_arrived_field() -> None:
     assert len(streamed) == 200
     assert len(calls) <= 200 + 1  # one per field, and the strict final one
     assert streamed[-1] == many.model_validate_json(text)
+
+
+# ------------------------------------------------------- the reader, by property
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def whole_members_reference(text: str) -> list[tuple[str, Any, int]]:
+    """(key, value, prefix length from which it is whole) per member, via json."""
+    decoder = json.JSONDecoder()
+
+    def skip(pos: int) -> int:
+        while text[pos].isspace():
+            pos += 1
+        return pos
+
+    members = []
+    pos = skip(skip(0) + 1)
+    while text[pos] != "}":
+        key, pos = json.decoder.scanstring(text, pos + 1)
+        pos = skip(skip(pos) + 1)  # past the colon
+        value, end = decoder.raw_decode(text, pos)
+        members.append((key, value, end if text[pos] in '"[{' else end + 1))
+        pos = skip(end)
+        if text[pos] == ",":
+            pos = skip(pos + 1)
+    return members
+
+
+@settings(max_examples=150, deadline=2000)
+@given(
+    data=st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=6),
+    layout=st.sampled_from(
+        [
+            {},
+            {"separators": (",", ":")},
+            {"indent": 2},
+            {"ensure_ascii": False, "indent": "\t"},
+        ]
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=40),
+)
+def test_whole_members_matches_a_json_reference(
+    data: dict[str, Any], layout: dict[str, Any], cuts: list[int]
+) -> None:
+    text = json.dumps(data, **layout)
+    reference = whole_members_reference(text)
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    reader = WholeMembers()
+    for start, stop in itertools.pairwise(bounds):
+        reader.feed(text[start:stop])
+        expected = {k: v for k, v, ready in reference if ready <= stop}
+        assert reader.members == expected
+        assert reader.arrived == len(expected)
+    assert reader.members == data
+
+
+@settings(max_examples=150, deadline=2000)
+@given(
+    text=st.text(alphabet='{}[]",: \\aeflnrstu0123-.', max_size=60),
+    cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=10),
+)
+def test_whole_members_takes_any_text_without_raising(
+    text: str, cuts: list[int]
+) -> None:
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    reader = WholeMembers()
+    for start, stop in itertools.pairwise(bounds):
+        reader.feed(text[start:stop])
+    with contextlib.suppress(ValueError):
+        whole = json.loads(text)
+        if isinstance(whole, dict):
+            assert reader.members == whole
