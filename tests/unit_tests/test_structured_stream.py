@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, create_model, model_validator
 from pydantic import v1 as pydantic_v1
 from typing_extensions import TypedDict
 
-from langchain_gptoss._structured import JsonAnswerParser, WholeMembers
+from langchain_gptoss._structured import JsonAnswerParser, PartialJson, WholeMembers
 from langchain_gptoss.testing._tokens import tokenize
 from tests.unit_tests.conftest import (
     Recorder,
@@ -556,3 +557,37 @@ def test_whole_members_takes_any_text_without_raising(
         whole = json.loads(text)
         if isinstance(whole, dict):
             assert reader.members == whole
+
+
+def partial_reference(text: str) -> Any:
+    try:
+        return parse_partial_json(text)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=300, deadline=2000)
+@given(
+    text=st.one_of(
+        st.builds(
+            json.dumps,
+            JSON_VALUES,
+            indent=st.sampled_from([None, 1]),
+            ensure_ascii=st.booleans(),
+        ),
+        st.text(alphabet='{}[]",: \\\n\taeflnrstu0123-.E', max_size=40),
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=30),
+)
+def test_partial_json_gives_what_parse_partial_json_gives(
+    text: str, cuts: list[int]
+) -> None:
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    reader = PartialJson()
+    for start, stop in itertools.pairwise(bounds):
+        reader.feed(text[start:stop])
+        assert reader.value() == partial_reference(text[:stop]), text[:stop]
+    reader = PartialJson()
+    for stop, char in enumerate(text, 1):
+        reader.feed(char)
+        assert reader.value() == partial_reference(text[:stop]), text[:stop]
