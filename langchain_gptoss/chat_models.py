@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import httpx
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.utils.utils import from_env, secret_from_env
 from pydantic import (
@@ -21,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from langchain_gptoss import _attempt, _http
+from langchain_gptoss import _attempt, _harmony, _http, _tokens
 from langchain_gptoss._clients import LimiterRecipe, OwnedClients
 from langchain_gptoss._decode import ACCEPT_ENCODING, response_limit
 from langchain_gptoss._endpoint import (
@@ -57,6 +58,7 @@ from langchain_gptoss._settings import (
 )
 from langchain_gptoss._sse import CONTENT_TYPE, DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
+from langchain_gptoss.errors import GptOssContextOverflowError
 from langchain_gptoss.version import __version__
 
 if TYPE_CHECKING:
@@ -80,7 +82,8 @@ _USER_AGENT = f"langchain-gptoss/{__version__}"
 # Keyword arguments that steer this client rather than go into the request body.
 _CALL_OPTIONS = ("stream", "stream_usage")
 # gpt-oss-120b as TIR serves it (vLLM, harmony): 131,072 tokens of context shared by
-# prompt and output, text only, one tool call per turn.
+# prompt and output (max_input_tokens is that shared window, not a prompt-only
+# limit), text only, one tool call per turn.
 _PROFILE: ModelProfile = {
     "name": "gpt-oss-120b",
     "open_weights": True,
@@ -158,6 +161,13 @@ class ChatGptOss(BaseChatModel):
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body fields, e.g. vLLM's `top_k`; unknown constructor kwargs land here."""
+
+    vllm_version: str = "0.13.0"
+    """The vLLM release whose prompt rendering token counts follow. TIR most likely
+    runs 0.10.2-0.20.x; 0.13.0 renders the most of those (see the README)."""
+    context_check: bool = False
+    """Count the prompt before sending and raise `GptOssContextOverflowError` if
+    it plus `max_tokens` exceeds the context window (stricter than vLLM)."""
 
     streaming: bool = False
     """Stream underneath `invoke` too."""
@@ -238,6 +248,12 @@ class ChatGptOss(BaseChatModel):
             raise ValueError(msg)
         if "model" in value:
             check_model(value["model"])
+        return value
+
+    @field_validator("vllm_version")
+    @classmethod
+    def _vllm_version_is_a_release(cls, value: str) -> str:
+        _harmony.parse_version(value)
         return value
 
     @field_validator("stop", mode="before")
@@ -382,6 +398,65 @@ class ChatGptOss(BaseChatModel):
             ls_params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else ls_stop
         return ls_params
 
+    # ------------------------------------------------------------- token counting
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """gpt-oss's token ids for `text` (o200k, no chat framing).
+
+        Raises:
+            ImportError: Without openai-harmony (`pip install
+                'langchain-gptoss[tokens]'`).
+        """
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        return _tokens.text_token_ids(text)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in `text` alone (approximate without openai-harmony)."""
+        if self.custom_get_token_ids is not None or _tokens.encoding() is not None:
+            return len(self.get_token_ids(text))
+        return count_tokens_approximately(
+            [text], extra_tokens_per_message=0, count_name=False
+        )
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """The `prompt_tokens` vLLM (`vllm_version`) reports for these messages.
+
+        Counts the request a call would send (the model's settings, `tools` as
+        `bind_tools` would send them) in harmony's framing: system header, developer
+        message with the tools, every message, the assistant prefix. Without
+        openai-harmony, LangChain's `count_tokens_approximately`.
+        """
+        params = dict(self._default_params)
+        if tools is not None:
+            params["tools"] = format_tools(tools)
+        body = (
+            build_request_body(messages, params, stream=False, stream_usage=False)
+            if messages
+            else {"messages": [], **params}
+        )
+        return self._prompt_tokens(body, messages)
+
+    def _prompt_tokens(self, body: dict[str, Any], messages: list[BaseMessage]) -> int:
+        return _tokens.prompt_tokens(
+            body,
+            _harmony.parse_version(self.vllm_version),
+            approximate=lambda: count_tokens_approximately(
+                messages, tools=body.get("tools")
+            ),
+        )
+
+    def _check_context(self, body: dict[str, Any], messages: list[BaseMessage]) -> None:
+        window = _PROFILE["max_input_tokens"]
+        prompt = self._prompt_tokens(body, messages)
+        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        if prompt + (asked or 0) > window or prompt >= window:
+            raise GptOssContextOverflowError.before_sending(
+                prompt_tokens=prompt, max_tokens=asked, context_window=window
+            )
+
     # ------------------------------------------------------ tools, structured output
 
     def bind_tools(
@@ -465,6 +540,8 @@ class ChatGptOss(BaseChatModel):
         body = build_request_body(
             messages, params, stream=stream, stream_usage=stream_usage
         )
+        if self.context_check:
+            self._check_context(body, messages)
         url = chat_completions_url(
             self._endpoint, params["model"], project_query=self.include_project_query
         )
