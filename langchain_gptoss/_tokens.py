@@ -9,8 +9,10 @@ openai-harmony (the renderer vLLM itself uses) needs the BPE vocabulary
    for the duration of the load;
 3. by openai-harmony's own download.
 
-Without openai-harmony, counts fall back to LangChain's
-`count_tokens_approximately`, with a one-time warning.
+`count` renders `_harmony`'s messages with openai-harmony one by one, caching
+each message's count, so a growing history costs only its new messages. Without
+openai-harmony, counts fall back to LangChain's `count_tokens_approximately`,
+with a one-time warning.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ _BPE_PACKAGE = "bpe_openai"
 _BPE_FILE = ("data", "o200k_base.tiktoken.gz")
 
 _lock = threading.Lock()
+# None: not loaded yet; then the encoding, _MISSING (no openai-harmony), or the
+# GptOssError the load ended in.
 _encoding: Any = None
-_warned = False
 
 
 def _reset_lock_in_child() -> None:
@@ -147,66 +150,96 @@ def _env_set(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-def _load(harmony: Any) -> Any:
-    """Load `o200k_harmony`, finding the vocabulary as the module docstring says."""
-    name = harmony.HarmonyEncodingName.HARMONY_GPT_OSS
+def _vocabulary_folder() -> tuple[Path | None, str, str]:
+    """Where harmony should read the vocabulary: (folder or None, where, remedy).
+
+    None means harmony's own choice: `TIKTOKEN_ENCODINGS_BASE`, or its download.
+    """
     if os.environ.get(ENV):
-        where = f"{ENV}={os.environ[ENV]}"
-        load = harmony.load_harmony_encoding
-        loader: Callable[[], Any] = lambda: load(name)  # noqa: E731
-    elif (source := bundled_vocabulary()) is not None:
-        try:
-            folder = unpack_vocabulary(source, cache_dir())
-        except OSError:
-            # A read-only home: a private folder for this process will do.
-            folder = unpack_vocabulary(
-                source, Path(tempfile.mkdtemp(prefix="langchain-gptoss-"))
-            )
-        where = f"{folder} (unpacked from bpe-openai)"
-
-        def loader() -> Any:
-            with _env_set(ENV, str(folder)):
-                return harmony.load_harmony_encoding(name)
-
-    else:
-        where = "openai-harmony's download"
-        loader = lambda: harmony.load_harmony_encoding(name)  # noqa: E731
+        return (
+            None,
+            f"{ENV}={os.environ[ENV]}",
+            f"Put {VOCABULARY} in that folder, or unset {ENV}.",
+        )
+    remedy = (
+        f"Offline, pip install 'langchain-gptoss[tokens-offline]' (it ships the "
+        f"file), or set {ENV} to a folder holding {VOCABULARY}."
+    )
+    source = bundled_vocabulary()
+    if source is None:
+        return None, "openai-harmony's download", remedy
     try:
-        return loader()
+        folder = unpack_vocabulary(source, cache_dir())
+    except OSError:
+        # An unwritable cache (read-only home): a private folder will do.
+        folder = unpack_vocabulary(
+            source, Path(tempfile.mkdtemp(prefix="langchain-gptoss-"))
+        )
+    return folder, f"{folder} (unpacked from bpe-openai)", remedy
+
+
+def _load(harmony: Any) -> Any:
+    """Load `o200k_harmony`, finding the vocabulary as the module docstring says.
+
+    Raises:
+        GptOssError: Naming where the vocabulary was looked for and the fix.
+    """
+    folder, where, remedy = _vocabulary_folder()
+    name = harmony.HarmonyEncodingName.HARMONY_GPT_OSS
+    try:
+        if folder is None:
+            return harmony.load_harmony_encoding(name)
+        with _env_set(ENV, str(folder)):
+            return harmony.load_harmony_encoding(name)
     except Exception as exc:
         msg = (
             f"openai-harmony could not load the gpt-oss vocabulary {VOCABULARY} from "
-            f"{where}: {exc}. Offline, pip install 'langchain-gptoss[tokens-offline]' "
-            f"(it ships the file), or set {ENV} to a folder holding {VOCABULARY}."
+            f"{where}: {exc}. {remedy}"
         )
         raise GptOssError(msg) from exc
 
 
+_MISSING = object()
+
+
 def encoding() -> Any:
-    """The `o200k_harmony` encoding, loaded on first use; None without harmony.
+    """The `o200k_harmony` encoding, loaded once; None without openai-harmony.
+
+    A failure is remembered too: every later call raises the same error at once
+    rather than, say, trying a download again.
 
     Raises:
         GptOssError: If harmony is installed but the vocabulary cannot be had.
     """
-    global _encoding, _warned  # noqa: PLW0603 - one encoding per process
-    if _encoding is not None:
-        return _encoding
-    with _lock:
-        if _encoding is None:
-            try:
-                harmony = _import_harmony()
-            except _HarmonyMissingError:
-                if not _warned:
-                    _warned = True
-                    logger.warning(
-                        "openai-harmony is not installed, so ChatGptOss counts tokens "
-                        "approximately (about 4 characters a token). For exact "
-                        "gpt-oss counts: %s.",
-                        INSTALL_HINT,
-                    )
-                return None
-            _encoding = _load(harmony)
-    return _encoding
+    global _encoding  # noqa: PLW0603 - one encoding per process
+    state = _encoding
+    if state is None:
+        with _lock:
+            if _encoding is None:
+                _encoding = _first_load()
+            state = _encoding
+    if state is _MISSING:
+        return None
+    if isinstance(state, GptOssError):
+        raise state
+    return state
+
+
+def _first_load() -> Any:
+    try:
+        harmony = _import_harmony()
+    except _HarmonyMissingError:
+        logger.warning(
+            "openai-harmony is not installed, so ChatGptOss counts tokens "
+            "approximately (about 4 characters a token). For exact gpt-oss "
+            "counts: %s.",
+            INSTALL_HINT,
+        )
+        return _MISSING
+    try:
+        return _load(harmony)
+    except GptOssError as exc:
+        return exc
 
 
 def today() -> str:
@@ -288,7 +321,7 @@ def render(
     return ids
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=2048)
 def _message_tokens(message: _harmony.Message, has_function_tools: bool) -> int:
     """Tokens of one rendered message (harmony renders each one on its own)."""
     harmony = _import_harmony()

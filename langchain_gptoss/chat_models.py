@@ -434,7 +434,7 @@ class ChatGptOss(BaseChatModel):
         body = (
             build_request_body(messages, params, stream=False, stream_usage=False)
             if messages
-            else {"messages": [], **params}
+            else {"messages": [], **{k: v for k, v in params.items() if v is not None}}
         )
         return self._prompt_tokens(body, messages)
 

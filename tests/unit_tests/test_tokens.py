@@ -85,7 +85,6 @@ def no_harmony(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(_tokens, "_import_harmony", missing)
     monkeypatch.setattr(_tokens, "_encoding", None)
-    monkeypatch.setattr(_tokens, "_warned", False)
     # Never LangChain's GPT-2 path (transformers, a download from huggingface.co).
     monkeypatch.setattr(lc_base, "_get_token_ids_default_method", _forbidden)
 
@@ -434,8 +433,24 @@ def test_a_missing_user_folder_is_a_clear_error(
     import openai_harmony
 
     monkeypatch.setenv(_tokens.ENV, str(tmp_path))
-    with pytest.raises(GptOssError, match=r"TIKTOKEN_ENCODINGS_BASE=.*holding"):
+    with pytest.raises(
+        GptOssError, match=r"TIKTOKEN_ENCODINGS_BASE=.*Put o200k_base.tiktoken in"
+    ):
         _tokens._load(openai_harmony)
+
+
+def test_a_failed_load_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_tokens.ENV, raising=False)
+    monkeypatch.setattr(_tokens, "bundled_vocabulary", lambda: None)
+    seen: list[str | None] = []
+    monkeypatch.setattr(
+        _tokens, "_import_harmony", lambda: fake_harmony(seen, fail=True)
+    )
+    monkeypatch.setattr(_tokens, "_encoding", None)
+    for _ in range(3):
+        with pytest.raises(GptOssError, match="tokens-offline"):
+            model().get_num_tokens_from_messages(TOOL_LOOP)
+    assert seen == [None]  # one download attempt, not one per count
 
 
 # -------------------------------------------------- the overflow error itself
