@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import httpx
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.utils.utils import from_env, secret_from_env
 from pydantic import (
@@ -21,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from langchain_gptoss import _attempt, _http
+from langchain_gptoss import _attempt, _harmony, _http, _tokens
 from langchain_gptoss._clients import LimiterRecipe, OwnedClients
 from langchain_gptoss._decode import ACCEPT_ENCODING, response_limit
 from langchain_gptoss._endpoint import (
@@ -33,7 +35,7 @@ from langchain_gptoss._endpoint import (
     resolve_endpoint,
     sends_token_in_clear,
 )
-from langchain_gptoss._names import rename_body, wire_names
+from langchain_gptoss._names import ToolNames, rename_body, wire_names
 from langchain_gptoss._redact import Redactor, locals_forgotten
 from langchain_gptoss._request import (
     build_request_body,
@@ -60,6 +62,7 @@ from langchain_gptoss._settings import (
 )
 from langchain_gptoss._sse import CONTENT_TYPE, DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
+from langchain_gptoss.errors import GptOssContextOverflowError
 from langchain_gptoss.version import __version__
 
 if TYPE_CHECKING:
@@ -84,7 +87,8 @@ _USER_AGENT = f"langchain-gptoss/{__version__}"
 # as they are (extra_body is merged into it).
 _CALL_OPTIONS = ("stream", "stream_usage", "extra_body")
 # gpt-oss-120b as TIR serves it (vLLM, harmony): 131,072 tokens of context shared by
-# prompt and output, text only, one tool call per turn.
+# prompt and output (max_input_tokens is that shared window, not a prompt-only
+# limit), text only, one tool call per turn.
 _PROFILE: ModelProfile = {
     "name": "gpt-oss-120b",
     "open_weights": True,
@@ -166,6 +170,13 @@ class ChatGptOss(BaseChatModel):
     """Fields merged into the top level of the body last, over everything else, as
     the OpenAI SDK does (e.g. `{"top_k": 20, "chat_template_kwargs": {...}}`); a
     per-call `extra_body` is merged over this one."""
+
+    vllm_version: str = "0.13.0"
+    """The vLLM release whose prompt rendering token counts follow. TIR most likely
+    runs 0.10.2-0.20.x; 0.13.0 renders the most of those (see the README)."""
+    context_check: bool = False
+    """Count the prompt before sending and raise `GptOssContextOverflowError` if
+    it plus `max_tokens` exceeds the context window (stricter than vLLM)."""
 
     streaming: bool = False
     """Stream underneath `invoke` too."""
@@ -259,6 +270,12 @@ class ChatGptOss(BaseChatModel):
     ) -> dict[str, Any] | None:
         if value is not None:
             check_extra_body(value)
+        return value
+
+    @field_validator("vllm_version")
+    @classmethod
+    def _vllm_version_is_a_release(cls, value: str) -> str:
+        _harmony.parse_version(value)
         return value
 
     @field_validator("stop", mode="before")
@@ -403,6 +420,57 @@ class ChatGptOss(BaseChatModel):
             ls_params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else ls_stop
         return ls_params
 
+    # ------------------------------------------------------------- token counting
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """gpt-oss's token ids for `text` (o200k, no chat framing).
+
+        Raises:
+            ImportError: Without openai-harmony (`pip install
+                'langchain-gptoss[tokens]'`).
+        """
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        return _tokens.text_token_ids(text)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in `text` alone (approximate without openai-harmony)."""
+        if self.custom_get_token_ids is not None or _tokens.encoding() is not None:
+            return len(self.get_token_ids(text))
+        return math.ceil(len(text) / 4)  # count_tokens_approximately's rate
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """The `prompt_tokens` vLLM (`vllm_version`) reports for these messages.
+
+        Counts the request a call would send (the model's settings, `tools` as
+        `bind_tools` would send them) in harmony's framing: system header, developer
+        message with the tools, every message, the assistant prefix. Without
+        openai-harmony, LangChain's `count_tokens_approximately`.
+        """
+        kwargs = {} if tools is None else {"tools": format_tools(tools)}
+        _sent, body, _names = self._wire_body(messages, None, kwargs, stream=False)
+        return self._prompt_tokens(body, messages)
+
+    def _prompt_tokens(self, body: dict[str, Any], messages: list[BaseMessage]) -> int:
+        return _tokens.prompt_tokens(
+            body,
+            _harmony.parse_version(self.vllm_version),
+            approximate=lambda: count_tokens_approximately(
+                messages, tools=body.get("tools")
+            ),
+        )
+
+    def _check_context(self, body: dict[str, Any], messages: list[BaseMessage]) -> None:
+        window = _PROFILE["max_input_tokens"]
+        prompt = self._prompt_tokens(body, messages)
+        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        if prompt + (asked or 0) > window or prompt >= window:
+            raise GptOssContextOverflowError.before_sending(
+                prompt_tokens=prompt, max_tokens=asked, context_window=window
+            )
+
     # ------------------------------------------------------ tools, structured output
 
     def bind_tools(
@@ -472,14 +540,15 @@ class ChatGptOss(BaseChatModel):
 
     # ---------------------------------------------------------------- request prep
 
-    def _prepare(
+    def _wire_body(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None,
         kwargs: dict[str, Any],
         *,
         stream: bool,
-    ) -> _attempt.Call:
+    ) -> tuple[dict[str, Any], dict[str, Any], ToolNames | None]:
+        """The settings as sent, the body, and the tool names renamed in it."""
         stream_usage = kwargs.get("stream_usage", self.stream_usage)
         params = {**self._default_params, **kwargs}
         # Per call over the model's; model_kwargs["extra_body"] is the old spelling.
@@ -495,18 +564,37 @@ class ChatGptOss(BaseChatModel):
         # Checked (and sized) as sent: extra_body wins over the settings.
         sent = {**params, **extra_body}
         check_params(sent, stream=stream)
-        body = build_request_body(
-            messages,
-            params,
-            stream=stream,
-            stream_usage=stream_usage,
-            extra_body=extra_body,
-        )
+        if not messages:  # only counted (build_request_body refuses to send none)
+            body = {"messages": [], **{k: v for k, v in sent.items() if v is not None}}
+        else:
+            body = build_request_body(
+                messages,
+                params,
+                stream=stream,
+                stream_usage=stream_usage,
+                extra_body=extra_body,
+            )
         names = wire_names(body)
         if names is not None:
             rename_body(body, names)
+        return sent, body, names
+
+    def _prepare(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> _attempt.Call:
+        if not messages:
+            msg = "No messages to send: pass at least one message."
+            raise ValueError(msg)
+        sent, body, names = self._wire_body(messages, stop, kwargs, stream=stream)
+        if self.context_check:
+            self._check_context(body, messages)
         url = chat_completions_url(
-            self._endpoint, params["model"], project_query=self.include_project_query
+            self._endpoint, sent["model"], project_query=self.include_project_query
         )
         total = self.total_timeout
         return _attempt.Call(

@@ -111,7 +111,74 @@ class GptOssBadRequestError(GptOssAPIError, ModelInvalidRequestError):
 
 
 class GptOssContextOverflowError(GptOssBadRequestError, ContextOverflowError):
-    """The prompt plus `max_tokens` does not fit the model's context window."""
+    """The prompt plus `max_tokens` does not fit the model's context window.
+
+    Raised for the server's own refusal, and before sending by `context_check=True`
+    (`before_sending`): then nothing reached the server, `status_code` is 0, and
+    `prompt_tokens`, `max_tokens` and `context_window` hold the numbers.
+
+    Attributes:
+        prompt_tokens: The counted prompt (None when the server refused it).
+        max_tokens: The output budget asked for (None: none was set).
+        context_window: The window the prompt was checked against.
+    """
+
+    prompt_tokens: int | None = None
+    max_tokens: int | None = None
+    context_window: int | None = None
+
+    @classmethod
+    def before_sending(
+        cls, *, prompt_tokens: int, max_tokens: int | None, context_window: int
+    ) -> GptOssContextOverflowError:
+        """The error `context_check` raises instead of sending the request."""
+        window = f"gpt-oss-120b's context window of {context_window:,} tokens"
+        trim = (
+            "Trim the conversation (e.g. langchain_core.messages.trim_messages "
+            "with token_counter=model)"
+        )
+        refused = "(context_check=True refused it; nothing was sent.)"
+        room = context_window - prompt_tokens
+        if max_tokens is None or room <= 0:
+            asked = (
+                "" if max_tokens is None else f" (max_tokens asks for {max_tokens:,})"
+            )
+            message = (
+                f"The prompt alone is {prompt_tokens:,} tokens, which fills {window}: "
+                f"nothing is left for the answer{asked}. {trim}. {refused}"
+            )
+        else:
+            message = (
+                f"The prompt is {prompt_tokens:,} tokens and max_tokens asks for up "
+                f"to {max_tokens:,} more: {prompt_tokens + max_tokens:,} in all, over "
+                f"{window}. {trim}, or lower max_tokens to at most {room:,}. "
+                f"{refused}"
+            )
+        error = cls(message, status_code=0)
+        error.args = (message,)
+        error.prompt_tokens = prompt_tokens
+        error.max_tokens = max_tokens
+        error.context_window = context_window
+        return error
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep the error picklable, the numbers of a local refusal included."""
+        if self.prompt_tokens is None or self.context_window is None:
+            return super().__reduce__()
+        return (
+            _rebuild_local_overflow,
+            (self.prompt_tokens, self.max_tokens, self.context_window),
+        )
+
+
+def _rebuild_local_overflow(
+    prompt_tokens: int, max_tokens: int | None, context_window: int
+) -> GptOssContextOverflowError:
+    return GptOssContextOverflowError.before_sending(
+        prompt_tokens=prompt_tokens,
+        max_tokens=max_tokens,
+        context_window=context_window,
+    )
 
 
 class GptOssAuthenticationError(GptOssAPIError, ModelAuthenticationError):

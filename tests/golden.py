@@ -53,3 +53,33 @@ def request_answers(cases: tuple[str, ...]) -> dict[str, Any]:
             for case in cases
         }
     return {"bodies": {case: bodies()[case] for case in cases}, "answers": answers}
+
+
+@cache
+def harmony_prompts() -> dict[str, Any]:
+    """Every served request's harmony prompt and count, per release.
+
+    `releases[X][case]` is `[prompt_tokens, index into texts]`; `bodies` holds the
+    request bodies and `date` the frozen harmony date of the runs.
+    """
+    texts: list[str] = []
+    releases: dict[str, dict[str, list[int]]] = {}
+    date = None
+    for release in RELEASES:
+        doc = load("requests", release)
+        date = doc["meta"]["harmony_date_frozen_to"]
+        served = releases.setdefault(release, {})
+        for case, result in doc["results"].items():
+            prompt = result.get("harmony_prompt")
+            if result["status"] != 200 or not prompt:
+                continue
+            if prompt["text"] not in texts:
+                texts.append(prompt["text"])
+            served[case] = [prompt["prompt_tokens"], texts.index(prompt["text"])]
+    used = sorted({case for served in releases.values() for case in served})
+    return {
+        "date": date,
+        "bodies": {case: bodies()[case] for case in used},
+        "texts": texts,
+        "releases": releases,
+    }

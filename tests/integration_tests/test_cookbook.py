@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,14 @@ EXPECTED = {
         "[1] travel.md ¶1: Book international flights at least 21 days",
         "[1] security.md ¶2: Turn on two-factor authentication",
         "[1] leave.md ¶1: Everyone has 24 days of paid leave",
+    ],
+    "trim_history.py": [
+        "history: 80 messages, ",
+        "tokens exact (vLLM 0.13.0 framing",
+        "  trimmed 81 -> ",
+        "(budget 1,500)",
+        "answer: Based on flight_status: LH123 is on time",
+        "refused before sending: The prompt alone is 140,076 tokens",
     ],
     "batch.py": [
         "300 prompts, at most 16 at a time",
@@ -79,3 +88,11 @@ def test_recipe_runs_offline(name: str) -> None:
         assert expected in done.stdout, f"{expected!r} missing from:\n{done.stdout}"
     for expected in EXPECTED_STDERR.get(name, []):
         assert expected in done.stderr, f"{expected!r} missing from:\n{done.stderr}"
+
+
+def test_trim_history_keeps_every_prompt_within_its_budget() -> None:
+    done = run_recipe("trim_history.py")
+    assert done.returncode == 0, done.stderr
+    kept = re.findall(r"-> ([\d,]+) tokens \(budget 1,500\)", done.stdout)
+    assert len(kept) >= 2  # before the tool call and after it
+    assert all(int(n.replace(",", "")) <= 1_500 for n in kept)
