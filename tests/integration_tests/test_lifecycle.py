@@ -5,8 +5,8 @@ pool, opens its own connections, so no process reads another's answers, and
 leaves the parent's alone. Event loops: `asyncio.run` per call leaves no client,
 socket or memory behind; `close()`/`aclose()` and a collected model free what a
 loop left. Cancelled streams leave nothing open. Requests beyond the in-flight
-limit wait their turn. Copies (shallow, `model_copy`, deep) have connections
-of their own: closing one leaves the original's stream alone. Scripts that fork, or count a whole process's file
+limit wait their turn. Copies (shallow, `model_copy`, deep) share the
+original's pool: closing one leaves the original's stream alone. Scripts that fork, or count a whole process's file
 descriptors and memory, run in a fresh interpreter with `ResourceWarning`s as
 errors.
 """

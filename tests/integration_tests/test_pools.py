@@ -299,6 +299,21 @@ def test_each_event_loop_has_its_own_client_closed_with_it(
     assert pool_of(first) is pool_of(second)
 
 
+def test_shutdown_asyncgens_closes_a_hand_run_loops_client(
+    emulator: TirEmulator,
+) -> None:
+    first, second = connect(emulator), connect(emulator, seed=1)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(first.ainvoke("first"))
+    loop.run_until_complete(second.ainvoke("second"))
+    assert emulator.total_connections == 1
+    loop.run_until_complete(loop.shutdown_asyncgens())  # the models live on
+    loop.close()
+    wait_for(lambda: emulator.open_connections == 0)
+    first.close()
+    second.close()
+
+
 # --------------------------------------------------------------------- close
 
 
