@@ -400,7 +400,11 @@ def _close_all(closing: list[_Closing]) -> None:
 
 
 def _reap() -> None:
-    """Close the pools left unused, each `LINGER` seconds after its last model."""
+    """Close the pools left unused, each `LINGER` seconds after its last model.
+
+    The thread lives only while a pool lingers, so a process usually forks with
+    none (Python 3.12+ warns of a fork in a process with several threads).
+    """
     while True:
         with _STATE.lock:
             closing, wait = _retire_idle(time.monotonic(), LINGER)

@@ -259,7 +259,7 @@ def test_many_threads_at_once_create_one_pool(emulator: TirEmulator) -> None:
         thread.join()
     assert len({id(client) for client in sync_clients}) == 1
     assert len({id(pool_of(model)) for model in models}) == 1
-    assert [key for key in clients._POOLS if key == pool_of(models[0]).key] != []
+    assert clients._POOLS[clients.pool_key(timeout)] is pool_of(models[0])
     assert emulator.total_connections <= len(models)
     before = emulator.total_connections
     batched = connect(emulator, timeout=timeout).batch(
