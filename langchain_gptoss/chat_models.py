@@ -632,33 +632,36 @@ class ChatGptOss(BaseChatModel):
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the sync connections this model opened (never injected clients).
+        """Stop using the shared connection pool; close it if no other model does.
 
-        Those of an event loop close as the loop shuts down (`asyncio.run` does
-        that), or with `aclose()` in it. A process forked from this one opens its
-        own and leaves the parent's alone; injected `http_client` and
-        `http_async_client` are yours to replace in the child.
+        Models with the same timeouts share one pool. The last one to close it
+        closes its sync connections, and each event loop's as that loop runs on
+        (a loop's also close as it shuts down: `asyncio.run` does that). The
+        next call opens or joins a pool again. Injected `http_client` and
+        `http_async_client` are never closed. A process forked from this one
+        opens its own and leaves the parent's alone; injected clients are yours
+        to replace in the child.
         """
         self._owned.close()
 
     async def aclose(self) -> None:
-        """Close this event loop's connections and the sync ones the model opened."""
+        """As `close()`, closing this event loop's connections before it returns."""
         await self._owned.aclose()
 
     def __enter__(self) -> Self:
-        """Use the model in a `with` block that closes its connections."""
+        """Use the model in a `with` block that ends with `close()`."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        """Close the connections the model opened."""
+        """Stop using the pool; close it if no other model does."""
         self.close()
 
     async def __aenter__(self) -> Self:
-        """Use the model in an `async with` block that closes its connections."""
+        """Use the model in an `async with` block that ends with `aclose()`."""
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        """Close the connections the model opened on this event loop."""
+        """Stop using the pool; close it if no other model does."""
         await self.aclose()
 
     def __getstate__(self) -> dict[Any, Any]:
@@ -687,10 +690,10 @@ class ChatGptOss(BaseChatModel):
         return copied
 
     def __copy__(self) -> Self:
-        """Share the settings, with connections of its own (`model_copy()` too).
+        """Share the settings, and the pool, with a membership of its own.
 
-        pydantic copies private attributes shallowly, so the copy would share, and
-        on closing close, the original's connection pool.
+        pydantic copies private attributes shallowly, so closing the copy would
+        end the original's use of the pool too (`model_copy()` comes here).
         """
         copied = super().__copy__()
         copied._owned = OwnedClients(self._timeout())  # noqa: SLF001 - same class

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from langchain_gptoss._clients import close_idle_pools
 from langchain_gptoss.testing import TirEmulator
 
 ERAS = ("reasoning_content", "both", "reasoning")
@@ -60,6 +61,15 @@ def _stop_shared_emulators() -> Iterator[None]:
     for emulator in _emulators.values():
         emulator.stop()
     _emulators.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_idle_pools() -> None:
+    """Start each test without the pools earlier tests' dropped models left open.
+
+    They would otherwise close `LINGER` seconds later, during this test.
+    """
+    close_idle_pools()
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ pool, opens its own connections, so no process reads another's answers, and
 leaves the parent's alone. Event loops: `asyncio.run` per call leaves no client,
 socket or memory behind; `close()`/`aclose()` and a collected model free what a
 loop left. Cancelled streams leave nothing open. Requests beyond the in-flight
-limit wait their turn. Copies (shallow, `model_copy`, deep) have connections
-of their own: closing one leaves the original's stream alone. Scripts that fork, or count a whole process's file
+limit wait their turn. Copies (shallow, `model_copy`, deep) share the
+original's pool: closing one leaves the original's stream alone. Scripts that fork, or count a whole process's file
 descriptors and memory, run in a fresh interpreter with `ResourceWarning`s as
 errors.
 """
@@ -120,18 +120,24 @@ _FORK_PRELUDE = """
 import asyncio, gc, json, os, sys
 from langchain_gptoss import ChatGptOss
 
-base_url, token, project_id, mode = sys.argv[1:]
-# A read timeout well short of the script's: on a shared socket, a process may
-# wait for an answer the other one took.
-model = ChatGptOss(
-    base_url=base_url, api_key=token, project_id=int(project_id), timeout=30
-)
+base_url, token, project_id, mode, models = sys.argv[1:]
+
+def new_model():
+    # A read timeout well short of the script's: on a shared socket, a process
+    # may wait for an answer the other one took.
+    return ChatGptOss(
+        base_url=base_url, api_key=token, project_id=int(project_id), timeout=30
+    )
+
+model = new_model()
 
 def ask(prompt):
+    # "per-call": a fresh model each time, on the pool all of them share.
+    asked = model if models == "one" else new_model()
     try:
         if mode == "sync":
-            return prompt, model.invoke(prompt).content
-        return prompt, loop.run_until_complete(model.ainvoke(prompt)).content
+            return prompt, asked.invoke(prompt).content
+        return prompt, loop.run_until_complete(asked.ainvoke(prompt)).content
     except Exception as exc:
         return prompt, repr(exc)
 
@@ -189,27 +195,31 @@ if __name__ == "__main__":
 """
 
 
-def run_forks(emulator: TirEmulator, script: str, mode: str) -> dict[str, Any]:
+def run_forks(
+    emulator: TirEmulator, script: str, mode: str, models: str = "one"
+) -> dict[str, Any]:
     """Run a fork script against `emulator`; return what each process reported."""
     # Every answer takes a moment, so the processes' calls overlap: on one shared
     # socket, each answer would go to whichever process happened to read first.
     emulator.inject(*[Fault(first_byte_delay=0.05)] * 82)
     address = [emulator.base_url, emulator.token, str(emulator.project_id)]
-    printed = clean_output(run_script(_FORK_PRELUDE + script, *address, mode))
+    printed = clean_output(run_script(_FORK_PRELUDE + script, *address, mode, models))
     reports: dict[str, Any] = {}
     for line in printed.splitlines():
         reports.update(json.loads(line))
     return reports
 
 
+@pytest.mark.parametrize("models", ["one", "per-call"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_forked_child_never_gets_the_parents_answers(
-    emulator: TirEmulator, mode: str
+    emulator: TirEmulator, mode: str, models: str
 ) -> None:
-    reports = run_forks(emulator, _FORKED, mode)
+    reports = run_forks(emulator, _FORKED, mode, models)
     assert reports == {"child": [], "parent": [], "status": 0}
     # One connection each: the child opened its own, and the parent's pooled one
     # served it to the end, the child's exit included; the child left it alone.
+    # With a fresh model per call too: they share their process's pool.
     assert emulator.total_connections == 2
 
 
@@ -228,10 +238,13 @@ def test_fork_pool_workers_never_get_each_others_answers(
 _RUN_PER_CALL = """
 async def once(index):
     prompt = f"run {index}"
+    asked = model if sys.argv[2] == "one" else ChatGptOss(
+        base_url=emulator.base_url, api_key=emulator.token, project_id=emulator.project_id
+    )
     if sys.argv[1] == "invoke":
-        text = (await model.ainvoke(prompt)).content
+        text = (await asked.ainvoke(prompt)).content
     else:
-        text = "".join([chunk.text async for chunk in model.astream(prompt)])
+        text = "".join([chunk.text async for chunk in asked.astream(prompt)])
     assert text == f"You said: {prompt}", text
 
 def measure():
@@ -250,9 +263,10 @@ emulator.stop()
 """
 
 
+@pytest.mark.parametrize("models", ["one", "per-call"])
 @pytest.mark.parametrize("call", ["invoke", "stream"])
-def test_asyncio_run_per_call_leaves_nothing_behind(call: str) -> None:
-    done = run_script(_PRELUDE + _RUN_PER_CALL, call)
+def test_asyncio_run_per_call_leaves_nothing_behind(call: str, models: str) -> None:
+    done = run_script(_PRELUDE + _RUN_PER_CALL, call, models)
     numbers = json.loads(done.stdout)
     before, after = numbers["before"], numbers["after"]
     assert after["fds"] <= before["fds"] + 5, numbers
