@@ -141,8 +141,9 @@ def map_transport_errors(
             msg = deadline_message(deadline[1])
         elif isinstance(exc, httpx.PoolTimeout):
             msg = (
-                "No free connection within the pool timeout (a model's own pool "
-                "allows 100 requests in flight); nothing was sent."
+                "No free connection within the pool timeout (models with the same "
+                "timeouts share one pool of 100 requests in flight); nothing was "
+                "sent."
             )
             raise GptOssTimeoutError(msg, retryable=False) from exc
         elif stream is not None and isinstance(exc, httpx.ReadTimeout):
