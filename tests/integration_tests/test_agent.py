@@ -19,6 +19,14 @@ pytestmark = needs_emulator
 QUESTION = "What is the weather in 'Paris'? Also add the numbers 2 and 3."
 
 
+def connect(emulator: TirEmulator) -> ChatGptOss:
+    return ChatGptOss(
+        base_url=emulator.base_url,
+        api_key=emulator.token,
+        project_id=emulator.project_id,
+    )
+
+
 @tool
 def get_weather(city: str) -> str:
     """Current weather in a city."""
@@ -38,11 +46,7 @@ def test_agent_runs_several_steps_and_replays_reasoning(
 ) -> None:
     emulator.reasoning_field = era  # type: ignore[assignment]
     emulator.tool_stream_quirks = True
-    model = ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-    )
+    model = connect(emulator)
     agent = create_agent(model, [get_weather, add_numbers])
     state = {"messages": [HumanMessage(QUESTION)]}
     streamed: list[Any] = []
@@ -95,11 +99,7 @@ def test_an_agent_on_the_leaking_release_neither_shows_nor_resends_arguments(
 ) -> None:
     """vLLM 0.10.2 copies a call's arguments into the answer's `content`."""
     emulator.leak_tool_args_into_content = True
-    model = ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-    )
+    model = connect(emulator)
     agent = create_agent(model, [get_weather, add_numbers])
     state = {"messages": [HumanMessage(QUESTION)]}
     shown: list[str] = []
@@ -145,11 +145,7 @@ def test_an_agent_calls_tools_whose_names_are_not_identifiers(
     emulator: TirEmulator, mode: str
 ) -> None:
     """MCP names (`github.create_issue`, `get-weather`) travel as identifiers."""
-    model = ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-    )
+    model = connect(emulator)
     agent = create_agent(model, [create_issue, get_weather_mcp])
     state = {"messages": [HumanMessage("What is the weather in 'Oslo'?")]}
     final = agent.invoke(state) if mode == "sync" else asyncio.run(agent.ainvoke(state))
