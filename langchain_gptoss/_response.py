@@ -53,6 +53,9 @@ class StreamState:
         opened: Tool-call indexes that arrived with an id or a name.
         last_opened: The index opened most recently.
         names: Tools renamed for the wire, whose calls get their names back.
+        arguments: Each call's argument fragments so far, by index, to check
+            at the finish that they add up to JSON.
+        callers: Each call's name and id, by index, for the error about it.
     """
 
     v1: bool = False
@@ -62,6 +65,8 @@ class StreamState:
     finished: bool = False
     opened: set[int] = field(default_factory=set)
     last_opened: int | None = None
+    arguments: dict[int, list[str]] = field(default_factory=dict)
+    callers: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def check_complete(self) -> None:
         """At `[DONE]`: a stream that never gave a finish_reason was cut short."""
@@ -177,10 +182,92 @@ def tool_call_chunks_from_delta(
             name = function["name"]
             part["name"] = name if state.names is None else state.names.user(name)
         part["args"] += function.get("arguments") or ""
+    for index, part in merged.items():
+        state.arguments.setdefault(index, []).append(part["args"])
+        if index not in state.callers or part["name"] or part["id"]:
+            known = state.callers.get(index, (None, None))
+            state.callers[index] = (part["name"] or known[0], part["id"] or known[1])
     return [
         tool_call_chunk(name=p["name"], args=p["args"], id=p["id"], index=i)
         for i, p in merged.items()
     ]
+
+
+LOST_ARGUMENTS_KEY = "tool_call_errors"
+_LOST_MARK = " <- incomplete arguments"
+
+
+def _lost_arguments_error(name: str | None, call_id: str | None, args: str) -> str:
+    return (
+        f"The server lost part of the arguments of tool call {name!r} (id "
+        f"{call_id}): the stream ended with arguments {args!r}, which are not "
+        "complete JSON. This is a known vLLM bug (releases up to 0.14) when the "
+        "engine emits several tokens per step. Retry the request (non-streaming "
+        "calls are not affected), or upgrade the server's vLLM."
+    )
+
+
+def _breaking_suffix(args: str) -> str:
+    """Text that, appended to `args`, stops LangChain parsing them as a call.
+
+    `parse_partial_json` closes open strings and brackets, but gives up on a
+    closing bracket that does not match the innermost open one. The suffix
+    closes an open string and adds such a bracket (a unit test pins this).
+    """
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in args:
+        if in_string:
+            if char == '"' and not escaped:
+                in_string = False
+            escaped = char == "\\" and not escaped
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack and stack[-1] == char:
+            stack.pop()
+    closing = ("x" if escaped else "") + '"' if in_string else ""
+    bracket = "]" if stack and stack[-1] == "}" else "}"
+    return closing + bracket + _LOST_MARK
+
+
+def close_tool_calls(
+    calls: list[ToolCallChunk], state: StreamState
+) -> tuple[list[ToolCallChunk], list[InvalidToolCall]]:
+    """At the finish: calls whose arguments are not JSON are made invalid.
+
+    vLLM <= 0.14 drops argument text with several tokens per engine step, and
+    LangChain would close `{"city":"` into a valid call. Such a call gets a
+    chunk that makes LangChain's merge list it in `invalid_tool_calls`; the
+    error text goes to the caller for `response_metadata` (chunk merging
+    rebuilds invalid calls without their `error`).
+    """
+    errors: list[InvalidToolCall] = []
+    by_index = {c["index"]: c for c in calls}
+    for index, fragments in state.arguments.items():
+        args = "".join(fragments)
+        if not args.strip() or _is_json(args):
+            continue
+        name, call_id = state.callers.get(index, (None, None))
+        error = _lost_arguments_error(name, call_id, args)
+        errors.append(invalid_tool_call(name=name, args=args, id=call_id, error=error))
+        suffix = _breaking_suffix(args)
+        if index in by_index:
+            by_index[index]["args"] = (by_index[index]["args"] or "") + suffix
+        else:
+            calls = [*calls, tool_call_chunk(args=suffix, index=index)]
+    state.arguments.clear()
+    return calls, errors
+
+
+def _is_json(text: str) -> bool:
+    """Whether `text` is whole JSON (raw control characters allowed, as core)."""
+    try:
+        json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _finish_metadata(
@@ -356,13 +443,13 @@ def _chunk_from_event(
         return None
     if content or calls:
         state.saw_content = True
+    metadata: dict[str, Any] = {"model_provider": PROVIDER}
     if finish_reason:
         state.finished = True
-    metadata: dict[str, Any] = (
-        _finish_metadata(event, choice, answered=state.saw_content)
-        if finish_reason
-        else {"model_provider": PROVIDER}
-    )
+        metadata = _finish_metadata(event, choice, answered=state.saw_content)
+        calls, errors = close_tool_calls(calls, state)
+        if errors:
+            metadata[LOST_ARGUMENTS_KEY] = errors
     if logprobs:
         metadata["logprobs"] = logprobs
     info = {"finish_reason": finish_reason} if finish_reason else None
