@@ -344,32 +344,84 @@ class JsonAnswerParser(BaseCumulativeTransformOutputParser[Any]):
 
     @staticmethod
     def _arguments(generation: Generation, name: str) -> tuple[str, Any]:
-        """The raw arguments of the first call to `name`, and their JSON."""
+        """The raw arguments of the first call to `name`, and their JSON.
+
+        Without such a call, a JSON answer in the content is read as the call:
+        vLLM up to 0.26 turns a forced `tool_choice` into a JSON grammar on
+        the final channel only, so the call can come back as content.
+        """
         message = getattr(generation, "message", None)
-        if isinstance(message, AIMessageChunk):
-            chunk = next(
-                (c for c in message.tool_call_chunks if c["name"] == name), None
-            )
-            if chunk is not None:
-                text = chunk["args"] or ""
-                what = f"The {name} call's arguments are not valid JSON"
-                data = _loads(text, what) if text.strip() else {}
-                if not isinstance(data, dict):
-                    msg = f"The {name} call's arguments are not a JSON object."
-                    raise OutputParserException(msg, llm_output=text)
-                return text, data
-        elif isinstance(message, AIMessage):
-            call = next((c for c in message.tool_calls if c["name"] == name), None)
-            if call is not None:
-                return json.dumps(call["args"], ensure_ascii=False), call["args"]
-            bad = next(
-                (c for c in message.invalid_tool_calls if c["name"] == name), None
-            )
-            if bad is not None:
-                msg = f"The {name} call's arguments are invalid: {bad['error']}."
-                raise OutputParserException(msg, llm_output=bad["args"] or "")
-        msg = f"The answer has no call to {name}."
-        raise OutputParserException(msg, llm_output=generation.text)
+        found = _call_arguments(message, name)
+        if found is None:
+            found = _content_arguments(generation.text, name)
+        if found is None:
+            msg = f"The answer has no call to {name}."
+            raise OutputParserException(msg, llm_output=generation.text)
+        return found
+
+
+def _call_arguments(message: Any, name: str) -> tuple[str, Any] | None:
+    """The first call to `name` in `message`: raw arguments and JSON, or None."""
+    if isinstance(message, AIMessageChunk):
+        chunk = next((c for c in message.tool_call_chunks if c["name"] == name), None)
+        if chunk is not None:
+            text = chunk["args"] or ""
+            what = f"The {name} call's arguments are not valid JSON"
+            data = _loads(text, what) if text.strip() else {}
+            if not isinstance(data, dict):
+                msg = f"The {name} call's arguments are not a JSON object."
+                raise OutputParserException(msg, llm_output=text)
+            return text, data
+    elif isinstance(message, AIMessage):
+        call = next((c for c in message.tool_calls if c["name"] == name), None)
+        if call is not None:
+            return json.dumps(call["args"], ensure_ascii=False), call["args"]
+        bad = next((c for c in message.invalid_tool_calls if c["name"] == name), None)
+        if bad is not None:
+            msg = f"The {name} call's arguments are invalid: {bad['error']}."
+            raise OutputParserException(msg, llm_output=bad["args"] or "")
+    return None
+
+
+_WRAPPER_KEYS = frozenset({"name", "parameters", "arguments"})
+
+
+def _content_arguments(text: str, name: str) -> tuple[str, Any] | None:
+    """A forced call answered as JSON content: its arguments, or None.
+
+    Takes the arguments themselves (`{"city": ...}`, what the grammar for a
+    named tool allows), a wrapped call (`{"name": name, "parameters": {...}}`
+    or `"arguments"`, an object or a JSON string) and the list the grammar for
+    `tool_choice="required"` allows (`[{"name": name, "parameters": {...}}]`).
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, list):
+        wrapped = (_unwrapped(item, name) for item in data)
+        args = next((a for a in wrapped if a is not None), None)
+    elif isinstance(data, dict):
+        args = _unwrapped(data, name)
+        args = data if args is None else args
+    else:
+        return None
+    return None if args is None else (text, args)
+
+
+def _unwrapped(data: Any, name: str) -> dict[str, Any] | None:
+    """The arguments of a `{"name", "parameters"|"arguments"}` call, or None."""
+    if not isinstance(data, dict) or data.get("name") != name:
+        return None
+    if len(data) != 2 or not set(data) <= _WRAPPER_KEYS:  # noqa: PLR2004
+        return None
+    args = data.get("parameters", data.get("arguments"))
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except (ValueError, RecursionError):
+            return None
+    return args if isinstance(args, dict) else None
 
 
 class _Reader:
