@@ -262,11 +262,17 @@ def close_tool_calls(
 
 
 def _is_json(text: str) -> bool:
-    """Whether `text` is whole JSON (raw control characters allowed, as core)."""
+    """Whether `text` is whole JSON (raw control characters allowed, as core).
+
+    Nesting too deep to decode counts as whole: nothing says text was lost, and
+    core lists such a call as invalid anyway.
+    """
     try:
         json.loads(text, strict=False)
-    except (ValueError, RecursionError):
+    except ValueError:
         return False
+    except RecursionError:
+        return True
     return True
 
 

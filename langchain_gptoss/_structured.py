@@ -30,6 +30,7 @@ from pydantic.v1 import BaseModel as BaseModelV1
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from langchain_gptoss._request import format_tools
+from langchain_gptoss._response import LOST_ARGUMENTS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -365,6 +366,7 @@ def _call_arguments(message: Any, name: str) -> tuple[str, Any] | None:
     if isinstance(message, AIMessageChunk):
         chunk = next((c for c in message.tool_call_chunks if c["name"] == name), None)
         if chunk is not None:
+            _raise_if_lost(message, chunk["id"], name)
             text = chunk["args"] or ""
             what = f"The {name} call's arguments are not valid JSON"
             data = _loads(text, what) if text.strip() else {}
@@ -378,9 +380,21 @@ def _call_arguments(message: Any, name: str) -> tuple[str, Any] | None:
             return json.dumps(call["args"], ensure_ascii=False), call["args"]
         bad = next((c for c in message.invalid_tool_calls if c["name"] == name), None)
         if bad is not None:
+            _raise_if_lost(message, bad["id"], name)
             msg = f"The {name} call's arguments are invalid: {bad['error']}."
             raise OutputParserException(msg, llm_output=bad["args"] or "")
     return None
+
+
+def _raise_if_lost(message: BaseMessage, call_id: str | None, name: str) -> None:
+    """Raise the stream's own error for a call whose arguments vLLM cut short.
+
+    Raises:
+        OutputParserException: With the error text and the arguments received.
+    """
+    for lost in message.response_metadata.get(LOST_ARGUMENTS_KEY) or ():
+        if lost.get("id") == call_id and lost.get("name") == name:
+            raise OutputParserException(lost["error"], llm_output=lost["args"])
 
 
 _WRAPPER_KEYS = frozenset({"name", "parameters", "arguments"})

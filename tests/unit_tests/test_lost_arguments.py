@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
 
@@ -261,3 +262,49 @@ def get_weather(city: str, unit: str = "c") -> str:
         unit: c or f.
     """
     return f"{city}: 20 {unit}"
+
+
+LOST_SCHEMA = {
+    "title": "get_weather",
+    "description": "Current weather.",
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
+
+
+@pytest.mark.parametrize("how", ["stream", "invoke_streaming"])
+def test_structured_output_raises_the_lost_arguments_error(how: str, mode: str) -> None:
+    streaming = {} if how == "stream" else {"streaming": True}
+    chat = make_model(Recorder(sse_response(golden_body(*LOST))), **streaming)
+    runnable = chat.with_structured_output(LOST_SCHEMA, method="function_calling")
+    run = run_stream if how == "stream" else run_invoke
+    with pytest.raises(OutputParserException) as caught:
+        run(runnable, mode, "Weather in Rome?")
+    assert "lost part of the arguments" in str(caught.value)
+    assert caught.value.llm_output == streamed(*LOST)
+
+
+def test_nesting_too_deep_to_decode_is_not_called_lost() -> None:
+    """Core lists such a call as invalid itself; nothing says text was lost."""
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    events = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"id": "c", "index": 0, "function": {"name": "f", "arguments": deep}}
+        ]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]  # fmt: skip
+    message = summed(events)
+    assert message.tool_calls == []
+    assert LOST_ARGUMENTS_KEY not in message.response_metadata
+
+
+def test_v1_output_sums_to_an_invalid_call(mode: str) -> None:
+    chat = make_model(Recorder(sse_response(golden_body(*LOST))), output_version="v1")
+    chunks = run_stream(chat.bind_tools([get_weather]), mode, "Weather in Rome?")
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    assert_lost(total, "get_weather", streamed(*LOST))
+    blocks = [b for b in total.content if isinstance(b, dict)]
+    assert not [b for b in blocks if b.get("type") == "tool_call"]
