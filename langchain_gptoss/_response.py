@@ -195,12 +195,14 @@ def tool_call_chunks_from_delta(
 
 LOST_ARGUMENTS_KEY = "tool_call_errors"
 _LOST_MARK = " <- incomplete arguments"
+_SHOWN_ARGUMENTS = 1000  # characters of the arguments quoted in the error
 
 
-def _lost_arguments_error(name: str | None, call_id: str | None, args: str) -> str:
+def _lost_arguments_error(name: str | None, call_id: str | None, shown: str) -> str:
+    """The error for a call whose arguments do not add up; `shown` quotes them."""
     return (
         f"The server lost part of the arguments of tool call {name!r} (id "
-        f"{call_id}): the stream ended with arguments {args!r}, which are not "
+        f"{call_id}): the stream ended with arguments {shown}, which are not "
         "complete JSON. This is a known vLLM bug (releases up to 0.14) when the "
         "engine emits several tokens per step. Retry the request (non-streaming "
         "calls are not affected), or upgrade the server's vLLM."
@@ -250,7 +252,8 @@ def close_tool_calls(
         if not args.strip() or _is_json(args):
             continue
         name, call_id = state.callers.get(index, (None, None))
-        error = _lost_arguments_error(name, call_id, args)
+        shown = state.redact.excerpt(repr(args), _SHOWN_ARGUMENTS)
+        error = _lost_arguments_error(name, call_id, shown)
         errors.append(invalid_tool_call(name=name, args=args, id=call_id, error=error))
         suffix = _breaking_suffix(args)
         if index in by_index:

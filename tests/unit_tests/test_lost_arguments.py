@@ -308,3 +308,16 @@ def test_v1_output_sums_to_an_invalid_call(mode: str) -> None:
     assert_lost(total, "get_weather", streamed(*LOST))
     blocks = [b for b in total.content if isinstance(b, dict)]
     assert not [b for b in blocks if b.get("type") == "tool_call"]
+
+
+def test_the_error_quotes_at_most_a_thousand_characters_of_long_arguments() -> None:
+    received = '{"text":"' + "x" * 5000
+    events = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"id": "c", "index": 0, "function": {"name": "f", "arguments": received}}
+        ]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]  # fmt: skip
+    [lost] = summed(events).response_metadata[LOST_ARGUMENTS_KEY]
+    assert lost["args"] == received
+    assert len(lost["error"] or "") < 1500
