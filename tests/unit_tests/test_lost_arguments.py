@@ -21,6 +21,7 @@ from langchain_gptoss._response import (
     StreamState,
     chunks_from_events,
 )
+from langchain_gptoss.errors import GptOssStreamError
 from tests.golden import RELEASES, load
 from tests.unit_tests.conftest import (
     Recorder,
@@ -321,3 +322,19 @@ def test_the_error_quotes_at_most_a_thousand_characters_of_long_arguments() -> N
     [lost] = summed(events).response_metadata[LOST_ARGUMENTS_KEY]
     assert lost["args"] == received
     assert len(lost["error"] or "") < 1500
+
+
+def test_a_stream_cut_mid_arguments_is_still_a_stream_error(mode: str) -> None:
+    """No finish chunk: the incomplete-stream error, not an invalid call."""
+    events = golden(*LOST)[0]
+    cut = [
+        e
+        for e in events
+        if not e["choices"] or not e["choices"][0].get("finish_reason")
+    ]
+    chat = make_model(Recorder(sse_response(sse_bytes(*cut))))
+    chunks: list[Any] = []
+    with pytest.raises(GptOssStreamError, match="without a finish_reason"):
+        run_stream(chat.bind_tools([get_weather]), mode, "Rome?", into=chunks)
+    assert chunks
+    assert all(LOST_ARGUMENTS_KEY not in c.response_metadata for c in chunks)
