@@ -12,6 +12,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
@@ -338,3 +340,35 @@ def test_a_stream_cut_mid_arguments_is_still_a_stream_error(mode: str) -> None:
         run_stream(chat.bind_tools([get_weather]), mode, "Rome?", into=chunks)
     assert chunks
     assert all(LOST_ARGUMENTS_KEY not in c.response_metadata for c in chunks)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    written=st.dictionaries(st.text(max_size=5), _JSON, min_size=1, max_size=3),
+    indent=st.sampled_from([None, 1]),
+    cut=st.floats(min_value=0, max_value=1, exclude_max=True),
+)
+def test_any_cut_of_any_arguments_is_never_a_valid_call(
+    written: dict[str, Any], indent: int | None, cut: float
+) -> None:
+    text = json.dumps(written, indent=indent, ensure_ascii=False)
+    received = text[: max(1, int(len(text) * cut))]
+    events = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"id": "c", "index": 0, "function": {"name": "f", "arguments": received}}
+        ]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]  # fmt: skip
+    message = summed(events)
+    assert message.tool_calls == []
+    assert [c["id"] for c in message.invalid_tool_calls] == ["c"]
