@@ -381,7 +381,9 @@ def _call_arguments(message: Any, name: str) -> tuple[str, Any] | None:
         bad = next((c for c in message.invalid_tool_calls if c["name"] == name), None)
         if bad is not None:
             _raise_if_lost(message, bad["id"], name)
-            msg = f"The {name} call's arguments are invalid: {bad['error']}."
+            # Core drops the error of calls it rebuilds from summed chunks.
+            why = bad["error"] or "they are not a JSON object"
+            msg = f"The {name} call's arguments are invalid: {why}."
             raise OutputParserException(msg, llm_output=bad["args"] or "")
     return None
 

@@ -213,3 +213,23 @@ def test_plain_bind_tools_keeps_the_content(mode: str) -> None:
     message = run_invoke(bound, mode, "Rome?")
     assert message.content == text
     assert message.tool_calls == []
+
+
+def test_an_invalid_call_without_an_error_says_why() -> None:
+    """invoke(streaming=True) sums chunks, and core leaves `error` None."""
+    parser = JsonAnswerParser(tool_name="Weather")
+    message = AIMessage(
+        content="",
+        invalid_tool_calls=[
+            {
+                "type": "invalid_tool_call",
+                "name": "Weather",
+                "args": "[1]",
+                "id": "c1",
+                "error": None,
+            }
+        ],
+    )
+    with pytest.raises(OutputParserException, match="not a JSON object") as caught:
+        parser.invoke(message)
+    assert caught.value.llm_output == "[1]"
