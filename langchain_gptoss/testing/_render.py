@@ -44,6 +44,8 @@ class Shape:
     """vLLM 0.10.2 bug #25560: tool-call arguments also land in ``content``."""
     tool_stream_quirks: bool = False
     """Stream tool calls with the three live quirks of protocol §2.c (ii)."""
+    id_hex_digits: int = 32
+    """Hex digits of tool-call ids: 32 up to vLLM 0.11.x, 16 from 0.12.0."""
 
 
 # One shared encoder: json.dumps() with options builds a new one per call.
@@ -130,6 +132,7 @@ def _logprobs(shape: Shape, pieces: list[Piece]) -> dict[str, Any] | None:
 def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     """Serialize the non-streaming ``chat.completion`` body."""
     choices = []
+    digits = shape.id_hex_digits
     for index, outcome in enumerate(outcomes):
         reasoning = outcome.reasoning if shape.show_reasoning else None
         content = None if outcome.content is None else "".join(outcome.content)
@@ -137,7 +140,7 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
             content = "".join("".join(call.tokens) for call in outcome.calls)
         calls = [
             {
-                "id": tool_call_id(shape.request_id, index, number),
+                "id": tool_call_id(shape.request_id, index, number, digits),
                 "type": "function",
                 "function": {
                     "name": call.name,
@@ -199,7 +202,10 @@ def _call_delta(
         )
     )
     count = len(outcome.calls)
-    ids = [tool_call_id(shape.request_id, index, n) for n in range(count)]
+    ids = [
+        tool_call_id(shape.request_id, index, n, shape.id_hex_digits)
+        for n in range(count)
+    ]
     names = [call.name for call in outcome.calls]
     delta["tool_calls"] = entries(chunk, ids, names, bumped)
     return _dump(delta)

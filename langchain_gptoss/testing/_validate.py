@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_gptoss.testing._errors import ApiError, vllm_error
 
 if TYPE_CHECKING:
-    from langchain_gptoss.testing._release import Release
+    from langchain_gptoss.testing._releases import Profile
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 _EFFORTS = ("low", "medium", "high")
@@ -218,14 +218,14 @@ def _check_tool(j: int, tool: Any) -> ApiError | None:
     return None
 
 
-def _check_tools(body: dict[str, Any], release: Release | None) -> ApiError | None:
+def _check_tools(body: dict[str, Any], profile: Profile) -> ApiError | None:
     tools = body.get("tools")
     if tools is not None:
         if not isinstance(tools, list):
             return invalid(
                 "list_type", ("tools",), "Input should be a valid list", tools
             )
-        if not tools and (error := _empty_tools(body, release)):
+        if not tools and (error := _empty_tools(body, profile)):
             return error
         for j, tool in enumerate(tools):
             if error := _check_tool(j, tool):
@@ -300,12 +300,11 @@ def _check_sampling(body: dict[str, Any]) -> ApiError | None:
     return None
 
 
-def validate(body: Any, release: Release | None = None) -> ApiError | None:
+def validate(body: Any, profile: Profile) -> ApiError | None:
     """Check a parsed request body; return the error vLLM would answer, if any.
 
-    ``release`` (the emulator's ``vllm_version``) turns on the rules that depend
-    on the vLLM release; without it they follow the emulator's long-standing
-    defaults.
+    ``profile`` (the release the emulator plays) decides the rules that depend
+    on the vLLM release.
     """
     if not isinstance(body, dict):
         msg = "Input should be a valid dictionary or object to extract fields from"
@@ -351,9 +350,9 @@ def validate(body: Any, release: Release | None = None) -> ApiError | None:
     # first, then messages), then the sampling parameters.
     return (
         error
-        or _check_tools(body, release)
+        or _check_tools(body, profile)
         or _check_response_format(body)
-        or (_harmony_rejection(body, release) if release else None)
+        or _harmony_rejection(body, profile)
         or _check_sampling(body)
     )
 
@@ -379,15 +378,11 @@ _PYDANTIC_LINK = (
 _INPUT_REPR_LIMIT = 50
 
 
-def _empty_tools(body: dict[str, Any], release: Release | None) -> ApiError | None:
+def _empty_tools(body: dict[str, Any], profile: Profile) -> ApiError | None:
     """``tools: []``: served (as no tools) before vLLM 0.20, rejected from 0.20."""
-    if release is None:
-        return _value_error(
-            "`tools` must not be an empty array; omit the field instead.", body
-        )
-    if not release.since(0, 20):
+    if not profile.empty_tools_rejected:
         return None
-    if release.since(0, 33):
+    if profile.error_style == "typed":
         message = f"{_EMPTY_TOOLS} (parameter=tools)"
         return ApiError(400, vllm_error(message, "BadRequestError", 400, "tools"))
     error = {
@@ -398,7 +393,7 @@ def _empty_tools(body: dict[str, Any], release: Release | None) -> ApiError | No
         "ctx": {"error": ValueError(_EMPTY_TOOLS)},
     }
     message = f"1 validation error:\n  {error}"
-    if release.since(0, 26):
+    if not profile.fastapi_location_tail:
         return ApiError(400, vllm_error(message, "Bad Request", 400, "body"))
     message += _FASTAPI_TAIL.format(error=error)
     return ApiError(400, vllm_error(message, "Bad Request", 400))
@@ -413,7 +408,7 @@ def _input_repr(value: Any) -> str:
 
 
 def _harmony_error(
-    release: Release, model: str, loc: str, text: str, *, kind: str, value: Any
+    profile: Profile, model: str, loc: str, text: str, *, kind: str, value: Any
 ) -> ApiError:
     """A pydantic error raised while vLLM builds the harmony prompt (§2.e)."""
     message = (
@@ -422,27 +417,27 @@ def _harmony_error(
         f"{_PYDANTIC_LINK}{kind}"
     )
     # Up to 0.13 vLLM appends the text of the error's cause, which is None here.
-    if not release.since(0, 14):
+    if profile.harmony_error_cause:
         message += " None"
     return ApiError(400, vllm_error(message, "BadRequestError", 400))
 
 
-def _harmony_rejection(body: dict[str, Any], release: Release) -> ApiError | None:
+def _harmony_rejection(body: dict[str, Any], profile: Profile) -> ApiError | None:
     """Shapes harmony's own models refuse, in the order vLLM renders them."""
-    if not release.since(0, 24):
+    if profile.tool_description_required:
         # harmony's ToolDescription needs a string; 0.24 sends `description or ""`.
         for tool in body.get("tools") or []:
             description = tool["function"].get("description")
             if description is None:
                 return _harmony_error(
-                    release,
+                    profile,
                     "ToolDescription",
                     "description",
                     "Input should be a valid string",
                     kind="string_type",
                     value=description,
                 )
-    if not release.since(0, 11, 1):
+    if profile.list_tool_content_rejected:
         # The whole list becomes one harmony Content; 0.11.1 joins the parts ("").
         for message in body["messages"]:
             content = message.get("content")
@@ -453,7 +448,7 @@ def _harmony_rejection(body: dict[str, Any], release: Release) -> ApiError | Non
                     for part in content
                 ]
                 return _harmony_error(
-                    release,
+                    profile,
                     "Message",
                     "content.0",
                     "Input should be a valid dictionary or instance of Content",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_gptoss.testing._answer import Outcome, generate
 from langchain_gptoss.testing._errors import ApiError, vllm_error
+from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
 from langchain_gptoss.testing._render import Shape, completion, stream
 from langchain_gptoss.testing._tokens import prompt_tokens
 from langchain_gptoss.testing._tools import Habits, model_reply
@@ -17,7 +18,6 @@ from langchain_gptoss.testing._validate import invalid, validate
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from langchain_gptoss.testing._release import Release
     from langchain_gptoss.testing._types import Era
 
 
@@ -36,8 +36,8 @@ class Settings:
     tool_parser: bool = True
     leak_tool_args: bool = False
     tool_stream_quirks: bool = False
-    release: Release | None = None
-    """The vLLM release played (``vllm_version``); None: the emulator's defaults."""
+    profile: Profile = field(default_factory=lambda: profile(DEFAULT_RELEASE))
+    """The vLLM release played (``vllm``) and what it does."""
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,31 @@ def parse_body(raw: bytes) -> tuple[Any, ApiError | None]:
         return None, invalid("json_invalid", (0,), "JSON decode error", {})
 
 
-def _overflow(body: dict[str, Any], prompt: int, window: int) -> ApiError | None:
-    requested = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
-    if prompt + requested <= window and prompt < window:
+def _overflow(body: dict[str, Any], prompt: int, settings: Settings) -> ApiError | None:
+    """The context errors of the harmony path; a too-large budget is clamped (§2.e)."""
+    window, release = settings.context_window, settings.profile
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    if release.max_tokens_over_window_rejected and requested and requested > window:
+        message = (
+            f"max_tokens={requested}cannot be greater than max_model_len="
+            f"max_total_tokens={window}. Please request fewer output tokens. "
+            f"(parameter=max_tokens, value={requested})"
+        )
+        return ApiError(400, vllm_error(message, "BadRequestError", 400, "max_tokens"))
+    if prompt < window:
         return None
-    message = (
-        f"This model's maximum context length is {window} tokens. However, you "
-        f"requested {requested} output tokens and your prompt contains {prompt} input "
-        f"tokens, for a total of {prompt + requested} tokens. Please reduce the length "
-        "of the input prompt or the number of requested output tokens."
-    )
-    return ApiError(400, vllm_error(message, "BadRequestError", 400, "input_tokens"))
+    if release.overflow_message == "input_length":
+        message = (
+            f"Input length ({prompt}) exceeds model's maximum context length "
+            f"({window})."
+        )
+        return ApiError(400, vllm_error(message, "BadRequestError", 400))
+    left = window - prompt
+    message = f"max_tokens must be at least 1, got {left}."
+    if release.error_style == "plain":
+        return ApiError(400, vllm_error(message, "BadRequestError", 400))
+    message += f" (parameter=max_tokens, value={left})"
+    return ApiError(400, vllm_error(message, "BadRequestError", 400, "max_tokens"))
 
 
 def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
@@ -103,12 +117,14 @@ def _unparsed(outcome: Outcome) -> Outcome:
     return replace(outcome, content=content, finish_reason="stop", calls=())
 
 
-def _usage_flags(body: dict[str, Any], force: bool) -> tuple[bool, bool]:
-    """Mirror vLLM: an object given (even ``{}``) defaults ``include_usage`` on."""
+def _usage_flags(
+    body: dict[str, Any], force: bool, *, default: bool
+) -> tuple[bool, bool]:
+    """Mirror vLLM: ``{}`` means ``include_usage`` on up to 0.17, off from 0.18."""
     options = body.get("stream_options")
     if not isinstance(options, dict):
         return force, False
-    include = bool(options.get("include_usage", True)) or force
+    include = bool(options.get("include_usage", default)) or force
     return include, include and bool(options.get("continuous_usage_stats"))
 
 
@@ -116,7 +132,7 @@ def complete(
     body: Any, settings: Settings, *, request_id: str, created: int
 ) -> ApiError | JsonAnswer | StreamAnswer:
     """Answer a parsed request body the way vLLM serving gpt-oss would."""
-    error = validate(body, settings.release)
+    error = validate(body, settings.profile)
     if error:
         return error
     model = body.get("model")
@@ -124,12 +140,13 @@ def complete(
         message = f"The model `{model}` does not exist."
         return ApiError(404, vllm_error(message, "NotFoundError", 404))
     prompt = prompt_tokens(body)
-    error = _overflow(body, prompt, settings.context_window)
+    error = _overflow(body, prompt, settings)
     if error:
         return error
     n = int(body.get("n") or 1)
     budget = body.get("max_completion_tokens") or body.get("max_tokens")
-    budget = int(budget or settings.context_window - prompt)
+    left = settings.context_window - prompt
+    budget = min(int(budget or left), left)
     stops = body.get("stop") or []
     stops = [stops] if isinstance(stops, str) else stops
     try:
@@ -152,10 +169,15 @@ def complete(
         top_logprobs=int(top) if body.get("logprobs") else None,
         leak_tool_args=settings.leak_tool_args,
         tool_stream_quirks=settings.tool_stream_quirks,
+        id_hex_digits=settings.profile.id_hex_digits,
     )
     if not body.get("stream"):
         return JsonAnswer(completion(shape, outcomes))
-    include, continuous = _usage_flags(body, settings.force_include_usage)
+    include, continuous = _usage_flags(
+        body,
+        settings.force_include_usage,
+        default=settings.profile.empty_stream_options_usage,
+    )
     events = stream(
         shape,
         outcomes,
