@@ -142,6 +142,15 @@ class TirEmulator:
         self._profile = profile(value)
 
     @property
+    def vllm_version(self) -> str:
+        """Alias of ``vllm`` (the knob's earlier name)."""
+        return self.vllm
+
+    @vllm_version.setter
+    def vllm_version(self, value: str) -> None:
+        self.vllm = value
+
+    @property
     def profile(self) -> Profile:
         """What the release played does (one attribute per behaviour)."""
         return self._profile

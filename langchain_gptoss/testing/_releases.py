@@ -13,6 +13,7 @@ wheels in between; the citations say so where they are only read, not run.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +35,7 @@ without the pydantic wrapper.
 """
 
 _OLDEST: Version = (0, 0, 0)
+_NAMED_0_15 = ("stream_options", "top_logprobs", "response_format")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,33 @@ TABLE: tuple[Row, ...] = (
         "§2.d; requests/0.11.0 vs 0.11.2 `tool_loop_list_content`",
     ),
     Row(
+        "reasoning_efforts",
+        (
+            (_OLDEST, ("low", "medium", "high")),
+            ((0, 20, 0), ("none", "low", "medium", "high")),
+            ((0, 26, 0), ("none", "minimal", "low", "medium", "high", "xhigh", "max")),
+        ),
+        "§2.a `reasoning_effort`; requests/X `reasoning_effort_minimal` "
+        "(the schema's literal; harmony takes only low/medium/high)",
+    ),
+    Row(
+        "logprobs_message_typo",
+        ((_OLDEST, True), ((0, 11, 0), False)),
+        "§2.a `logprobs` (`which is is greater`); requests/0.10.2 vs 0.11.0 "
+        "`top_logprobs_over_limit`",
+    ),
+    Row(
+        "assistant_null_content_rejected",
+        ((_OLDEST, True), ((0, 13, 0), False)),
+        "§2.d; requests/0.11.2 vs 0.13.0 `assistant_content_null_no_tool_calls`",
+    ),
+    Row(
+        "json_schema_missing_validated",
+        ((_OLDEST, False), ((0, 20, 0), True)),
+        "§2.a `response_format`; requests/0.16.0 vs 0.20.1 "
+        "`response_format_json_schema_missing` (before: an AssertionError)",
+    ),
+    Row(
         "tool_description_required",
         ((_OLDEST, True), ((0, 24, 0), False)),
         "§2.a `tools`; requests/0.20.1 vs 0.26.0 `tool_without_description`",
@@ -145,6 +174,30 @@ TABLE: tuple[Row, ...] = (
         "§2.e; requests/X `stream_options_without_stream`, `temperature_not_a_number`",
     ),
     Row(
+        "named_validators",
+        (
+            (_OLDEST, ()),
+            ((0, 15, 0), _NAMED_0_15),
+            (
+                (0, 26, 0),
+                ("stream_options", "top_logprobs", "response_format", "tool_choice"),
+            ),
+            (
+                (0, 33, 0),
+                (
+                    "stream_options",
+                    "top_logprobs",
+                    "response_format",
+                    "tool_choice",
+                    "tools",
+                ),
+            ),
+        ),
+        "§2.e; requests/X `stream_options_without_stream`, "
+        "`top_logprobs_without_logprobs`, `tool_choice_without_tools`, "
+        "`tools_empty_list` (which model validators fill `param`)",
+    ),
+    Row(
         "fastapi_location_tail",
         ((_OLDEST, True), ((0, 26, 0), False)),
         "§2.e; requests/X `missing_messages` (fastapi<0.137 pinned from 0.26)",
@@ -165,6 +218,35 @@ TABLE: tuple[Row, ...] = (
         "§2.e; errors/X `prompt_exceeds_context` (0.18.1 read)",
     ),
     Row(
+        "response_extra_keys",
+        ((_OLDEST, ()), ((0, 26, 0), ("ec_transfer_params", "metrics"))),
+        "§1.4 (later releases); responses/0.20.1 vs 0.26.0 `plain` (first run)",
+    ),
+    Row(
+        "choice_extra_keys",
+        (
+            (_OLDEST, ()),
+            ((0, 26, 0), ("routed_experts",)),
+            ((0, 33, 0), ("routed_experts", "weight_versions")),
+        ),
+        "§2.b; requests/0.26.0, 0.33.0 `plain` (first runs with them)",
+    ),
+    Row(
+        "empty_tool_calls_dropped",
+        ((_OLDEST, False), ((0, 26, 0), True)),
+        "§2.b (0.26+ drop an empty `tool_calls`); requests/0.26.0 `plain`",
+    ),
+    Row(
+        "reasoning_tokens_reported",
+        ((_OLDEST, False), ((0, 28, 0), True)),
+        "§2.c (iii); requests/0.33.0 `plain` (0.28.0 read)",
+    ),
+    Row(
+        "named_choice_finishes_stop",
+        ((_OLDEST, False), ((0, 26, 0), True)),
+        "§2.b `finish_reason`; requests/0.20.1 vs 0.26.0 `tool_choice_named`",
+    ),
+    Row(
         "max_tokens_over_window_rejected",
         ((_OLDEST, False), ((0, 16, 0), True), ((0, 16, 1), False)),
         "§2.e; requests/0.16.0 `max_tokens_beyond_context`",
@@ -183,6 +265,10 @@ class Profile:
     system_as_instructions: bool
     empty_tools_rejected: bool
     list_tool_content_rejected: bool
+    reasoning_efforts: tuple[str, ...]
+    logprobs_message_typo: bool
+    assistant_null_content_rejected: bool
+    json_schema_missing_validated: bool
     tool_description_required: bool
     id_hex_digits: int
     empty_stream_options_usage: bool
@@ -191,15 +277,29 @@ class Profile:
     prompt_text_key: bool
     fingerprint: bool
     error_style: ErrorStyle
+    named_validators: tuple[str, ...]
     fastapi_location_tail: bool
     harmony_error_cause: bool
     type_names_spaced: bool
     overflow_message: Literal["max_tokens", "input_length"]
+    response_extra_keys: tuple[str, ...]
+    choice_extra_keys: tuple[str, ...]
+    empty_tool_calls_dropped: bool
+    reasoning_tokens_reported: bool
+    named_choice_finishes_stop: bool
     max_tokens_over_window_rejected: bool
 
     def since(self, major: int, minor: int, patch: int = 0) -> bool:
         """Return whether the release is ``major.minor.patch`` or later."""
         return self.release.since(major, minor, patch)
+
+    @property
+    def system_fingerprint(self) -> str | None:
+        """``vllm-<release>-<hash8>`` from 0.21.0 (the hash is the config's)."""
+        if not self.fingerprint:
+            return None
+        digest = hashlib.sha256(str(self.release).encode()).hexdigest()[:8]
+        return f"vllm-{self.release}-{digest}"
 
 
 DEFAULT_RELEASE = "0.13.0"

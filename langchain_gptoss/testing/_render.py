@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class BodyKeys:
+    """Keys of the non-streamed body that come and go with the release (§2.b)."""
+
+    fingerprint: str | None = None
+    prompt_text: bool = False
+    response_extras: tuple[str, ...] = ()
+    choice_extras: tuple[str, ...] = ()
+    drop_empty_tool_calls: bool = False
+    reasoning_tokens: bool = False
+
+
+@dataclass(frozen=True)
 class Shape:
     """Everything besides the outcomes that decides the JSON of one response."""
 
@@ -46,6 +58,8 @@ class Shape:
     """Stream tool calls with the three live quirks of protocol §2.c (ii)."""
     id_hex_digits: int = 32
     """Hex digits of tool-call ids: 32 up to vLLM 0.11.x, 16 from 0.12.0."""
+    body_keys: BodyKeys = BodyKeys()
+    """The release's extra and dropped keys of the non-streamed body."""
 
 
 # One shared encoder: json.dumps() with options builds a new one per call.
@@ -132,7 +146,7 @@ def _logprobs(shape: Shape, pieces: list[Piece]) -> dict[str, Any] | None:
 def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     """Serialize the non-streaming ``chat.completion`` body."""
     choices = []
-    digits = shape.id_hex_digits
+    digits, keys = shape.id_hex_digits, shape.body_keys
     for index, outcome in enumerate(outcomes):
         reasoning = outcome.reasoning if shape.show_reasoning else None
         content = None if outcome.content is None else "".join(outcome.content)
@@ -163,11 +177,18 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
         }
         if shape.token_ids_key:
             choice["token_ids"] = None
+        for key in keys.choice_extras:
+            choice[key] = None
+        if keys.drop_empty_tool_calls and not calls:
+            del choice["message"]["tool_calls"]
         choices.append(choice)
     usage: dict[str, Any] = _usage(
         shape.prompt_tokens, sum(o.completion_tokens for o in outcomes)
     )
     usage["prompt_tokens_details"] = None
+    if keys.reasoning_tokens:
+        reasoning_tokens = sum(len(o.reasoning or []) for o in outcomes)
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     body: dict[str, Any] = {
         "id": shape.request_id,
         "object": "chat.completion",
@@ -175,13 +196,17 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
         "model": shape.model,
         "choices": choices,
         "service_tier": None,
-        "system_fingerprint": None,
+        "system_fingerprint": keys.fingerprint,
         "usage": usage,
         "prompt_logprobs": None,
     }
     if shape.token_ids_key:
         body["prompt_token_ids"] = None
+    if keys.prompt_text:
+        body["prompt_text"] = None
     body["kv_transfer_params"] = None
+    for key in keys.response_extras:
+        body[key] = None
     return _dump(body)
 
 

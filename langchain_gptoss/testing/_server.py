@@ -24,6 +24,7 @@ from langchain_gptoss.testing._gateway import check, slug_of
 from langchain_gptoss.testing._tools import Habits
 from langchain_gptoss.testing._types import Fault, RecordedRequest
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete, parse_body
+from langchain_gptoss.testing._wording import worded
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -300,7 +301,7 @@ class Server:
         request_id = f"chatcmpl-{uuid.uuid4()}"
         extra.append(("x-request-id", request_id))
         try:
-            answer = parse_error or complete(
+            answer = (parse_error and worded(parse_error, emu.profile)) or complete(
                 body,
                 _settings(emu, slug_of(path)),
                 request_id=request_id,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_gptoss.testing._answer import Outcome, generate
 from langchain_gptoss.testing._errors import ApiError, vllm_error
 from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
-from langchain_gptoss.testing._render import Shape, completion, stream
+from langchain_gptoss.testing._render import BodyKeys, Shape, completion, stream
 from langchain_gptoss.testing._tokens import prompt_tokens
 from langchain_gptoss.testing._tools import Habits, model_reply
 from langchain_gptoss.testing._types import Reply
@@ -128,6 +128,24 @@ def _usage_flags(
     return include, include and bool(options.get("continuous_usage_stats"))
 
 
+def _body_keys(release: Profile) -> BodyKeys:
+    return BodyKeys(
+        fingerprint=release.system_fingerprint,
+        prompt_text=release.prompt_text_key,
+        response_extras=release.response_extra_keys,
+        choice_extras=release.choice_extra_keys,
+        drop_empty_tool_calls=release.empty_tool_calls_dropped,
+        reasoning_tokens=release.reasoning_tokens_reported,
+    )
+
+
+def _named_stop(outcome: Outcome) -> Outcome:
+    """From 0.26 a named ``tool_choice`` reports ``stop`` even with calls (§2.b)."""
+    if outcome.finish_reason != "tool_calls":
+        return outcome
+    return replace(outcome, finish_reason="stop")
+
+
 def complete(
     body: Any, settings: Settings, *, request_id: str, created: int
 ) -> ApiError | JsonAnswer | StreamAnswer:
@@ -138,7 +156,11 @@ def complete(
     model = body.get("model")
     if model is not None and model != settings.model:
         message = f"The model `{model}` does not exist."
-        return ApiError(404, vllm_error(message, "NotFoundError", 404))
+        style = settings.profile.error_style
+        if style == "typed":
+            message += f" Valid aliases: {settings.model}."
+        param = None if style == "plain" else "model"
+        return ApiError(404, vllm_error(message, "NotFoundError", 404, param))
     prompt = prompt_tokens(body)
     error = _overflow(body, prompt, settings)
     if error:
@@ -157,6 +179,10 @@ def complete(
     outcomes: list[Outcome] = [generate(r, budget=budget, stops=stops) for r in replies]
     if not settings.tool_parser:
         outcomes = [_unparsed(outcome) for outcome in outcomes]
+    if settings.profile.named_choice_finishes_stop and isinstance(
+        body.get("tool_choice"), dict
+    ):
+        outcomes = [_named_stop(outcome) for outcome in outcomes]
     top = body.get("top_logprobs") or 0
     shape = Shape(
         era=settings.era,
@@ -170,6 +196,7 @@ def complete(
         leak_tool_args=settings.leak_tool_args,
         tool_stream_quirks=settings.tool_stream_quirks,
         id_hex_digits=settings.profile.id_hex_digits,
+        body_keys=_body_keys(settings.profile),
     )
     if not body.get("stream"):
         return JsonAnswer(completion(shape, outcomes))
