@@ -38,6 +38,8 @@ class TirEmulator:
     release. The default: E2E's documented response fields put TIR at 0.10.2 to
     0.20.x (protocol §1.4); 0.13.0 is the release the client's token counting
     assumes, in the era with both reasoning fields the emulator always emitted.
+    With ``openai-harmony`` importable, ``usage.prompt_tokens`` is that
+    release's exact harmony count (``_billing``); else an approximation.
 
     Behaviours the release decides can still be forced, for tests:
     ``reasoning_field`` (the era of the reasoning field names),

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_gptoss.testing._answer import Outcome, generate
+from langchain_gptoss.testing._billing import prompt_tokens
 from langchain_gptoss.testing._errors import ApiError, vllm_error
 from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
 from langchain_gptoss.testing._render import BodyKeys, Shape, completion, stream
-from langchain_gptoss.testing._tokens import prompt_tokens
 from langchain_gptoss.testing._tools import Habits, model_reply
 from langchain_gptoss.testing._types import Reply
 from langchain_gptoss.testing._validate import invalid, validate
@@ -38,6 +38,8 @@ class Settings:
     tool_stream_quirks: bool = False
     profile: Profile = field(default_factory=lambda: profile(DEFAULT_RELEASE))
     """The vLLM release played (``vllm``) and what it does."""
+    harmony_date: str | None = None
+    """The date of vLLM's harmony system message (None: today)."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def complete(
             message += f" Valid aliases: {settings.model}."
         param = None if style == "plain" else "model"
         return ApiError(404, vllm_error(message, "NotFoundError", 404, param))
-    prompt = prompt_tokens(body)
+    prompt = prompt_tokens(body, settings.profile.release, settings.harmony_date)
     error = _overflow(body, prompt, settings)
     if error:
         return error

@@ -71,6 +71,7 @@ def _answer(body: Any, release: str) -> ApiError | JsonAnswer | StreamAnswer:
         responder=_script,
         leak_tool_args=played.tool_args_in_content,
         profile=played,
+        harmony_date=load("requests", release)["meta"]["harmony_date_frozen_to"],
     )
     digits = "0" * played.id_hex_digits
     return complete(body, settings, request_id=f"chatcmpl-{digits}", created=0)
@@ -160,3 +161,38 @@ def test_golden_request(release: str, case: str) -> None:
         assert found == []
     else:
         assert found, f"fixed now, drop it from KNOWN: {reason}"
+
+
+SERVED = [
+    (release, case)
+    for release in RELEASES
+    for case in CASES
+    if "response" in load("requests", release)["results"][case]
+]
+
+
+@pytest.mark.parametrize(("release", "case"), SERVED)
+def test_golden_prompt_tokens(release: str, case: str) -> None:
+    """With openai-harmony the bill is the release's exact harmony count."""
+    pytest.importorskip("openai_harmony")
+    got = _answer(bodies()[case], release)
+    assert isinstance(got, JsonAnswer)
+    golden = load("requests", release)["results"][case]["response"]
+    assert (
+        json.loads(got.body)["usage"]["prompt_tokens"]
+        == golden["usage"]["prompt_tokens"]
+    )
+
+
+def test_without_harmony_the_bill_is_approximate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_gptoss import _tokens
+    from langchain_gptoss.testing import _tokens as approximate
+
+    monkeypatch.setattr(_tokens, "encoding", lambda: None)
+    body = bodies()["plain"]
+    got = _answer(body, "0.13.0")
+    assert isinstance(got, JsonAnswer)
+    billed = json.loads(got.body)["usage"]["prompt_tokens"]
+    assert billed == approximate.prompt_tokens(body)
