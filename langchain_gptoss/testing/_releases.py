@@ -149,6 +149,24 @@ TABLE: tuple[Row, ...] = (
         "§2.b (bug #25560); responses/0.10.2 vs 0.11.0 `tool_call`",
     ),
     Row(
+        "arguments_redumped",
+        ((_OLDEST, False), ((0, 11, 0), True)),
+        "§2.b (`json.dumps(json.loads())` from 0.11.0); responses/0.10.2 vs 0.11.0 "
+        "`tool_call`",
+    ),
+    Row(
+        "preamble_into_reasoning",
+        ((_OLDEST, True), ((0, 13, 0), False)),
+        "§2.b (old parse_chat_output joins all but the last message into "
+        "reasoning); responses/0.11.2 vs 0.13.0 `preamble_then_tool_call`",
+    ),
+    Row(
+        "unparsed_call_in_content",
+        ((_OLDEST, True), ((0, 17, 0), False)),
+        "§2.b (without --tool-call-parser); responses/0.16.0 vs 0.20.1 "
+        "`server_without_tool_parser` (0.17.1 read)",
+    ),
+    Row(
         "exceptions_as_200",
         ((_OLDEST, False), ((0, 15, 0), True), ((0, 17, 0), False)),
         "§0.9, §2.e; errors/0.15.1, 0.16.0 `harmony_parse_error` (0.17 not run)",
@@ -273,6 +291,9 @@ class Profile:
     id_hex_digits: int
     empty_stream_options_usage: bool
     tool_args_in_content: bool
+    arguments_redumped: bool
+    preamble_into_reasoning: bool
+    unparsed_call_in_content: bool
     exceptions_as_200: bool
     prompt_text_key: bool
     fingerprint: bool

@@ -58,6 +58,8 @@ class Shape:
     """Stream tool calls with the three live quirks of protocol §2.c (ii)."""
     id_hex_digits: int = 32
     """Hex digits of tool-call ids: 32 up to vLLM 0.11.x, 16 from 0.12.0."""
+    redump_arguments: bool = True
+    """Non-streamed arguments re-serialized (from 0.11.0), else the raw text."""
     body_keys: BodyKeys = BodyKeys()
     """The release's extra and dropped keys of the non-streamed body."""
 
@@ -158,7 +160,11 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
                 "type": "function",
                 "function": {
                     "name": call.name,
-                    "arguments": redump("".join(call.tokens)),
+                    "arguments": (
+                        redump("".join(call.tokens))
+                        if shape.redump_arguments
+                        else "".join(call.tokens)
+                    ),
                 },
             }
             for number, call in enumerate(outcome.calls)

@@ -111,12 +111,26 @@ def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
     return [reply] * n
 
 
-def _unparsed(outcome: Outcome) -> Outcome:
-    """Without ``--tool-call-parser`` the call's raw JSON is the answer (§2.b)."""
+def _unparsed(outcome: Outcome, *, shown: bool) -> Outcome:
+    """Without ``--tool-call-parser`` the call is not parsed (§2.b).
+
+    ``shown``: its raw JSON becomes the ``content`` (streams; bodies up to 0.16),
+    else ``content`` is null.
+    """
     if not outcome.calls:
         return outcome
     content = [token for call in outcome.calls for token in call.tokens]
-    return replace(outcome, content=content, finish_reason="stop", calls=())
+    return replace(
+        outcome, content=content if shown else None, finish_reason="stop", calls=()
+    )
+
+
+def _preamble_in_reasoning(outcome: Outcome) -> Outcome:
+    """Up to 0.12 all but the last message are joined into reasoning (§2.b)."""
+    if not outcome.calls or outcome.content is None:
+        return outcome
+    reasoning = [*(outcome.reasoning or []), "\n", *outcome.content]
+    return replace(outcome, reasoning=reasoning, content=None)
 
 
 def _usage_flags(
@@ -179,8 +193,12 @@ def complete(
         message = f"{type(exc).__name__}: {exc}"
         return ApiError(500, vllm_error(message, "Internal Server Error", 500))
     outcomes: list[Outcome] = [generate(r, budget=budget, stops=stops) for r in replies]
+    release, streamed = settings.profile, bool(body.get("stream"))
     if not settings.tool_parser:
-        outcomes = [_unparsed(outcome) for outcome in outcomes]
+        shown = streamed or release.unparsed_call_in_content
+        outcomes = [_unparsed(outcome, shown=shown) for outcome in outcomes]
+    if release.preamble_into_reasoning and not streamed:
+        outcomes = [_preamble_in_reasoning(outcome) for outcome in outcomes]
     if settings.profile.named_choice_finishes_stop and isinstance(
         body.get("tool_choice"), dict
     ):
@@ -198,6 +216,7 @@ def complete(
         leak_tool_args=settings.leak_tool_args,
         tool_stream_quirks=settings.tool_stream_quirks,
         id_hex_digits=settings.profile.id_hex_digits,
+        redump_arguments=settings.profile.arguments_redumped,
         body_keys=_body_keys(settings.profile),
     )
     if not body.get("stream"):
