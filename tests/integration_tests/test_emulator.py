@@ -1064,7 +1064,7 @@ def test_command_line(sigint: signal.Handlers) -> None:
         port = probe.getsockname()[1]
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "langchain_gptoss.testing", "--port", str(port), "--token", "cli",
-         "--project-id", "42", "--era", "reasoning"],
+         "--project-id", "42", "--era", "reasoning", "--vllm", "0.20.1"],
         stdout=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # noqa: PLW1509
@@ -1079,6 +1079,8 @@ def test_command_line(sigint: signal.Handlers) -> None:
         headers = {"Authorization": "Bearer cli"}
         reply = httpx.post(url, headers=headers, json={"messages": [USER]}, verify=TLS)
         assert "reasoning_content" not in reply.json()["choices"][0]["message"]
+        empty = {"messages": [USER], "tools": []}  # refused from 0.20
+        assert httpx.post(url, headers=headers, json=empty, verify=TLS).status_code == 400
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
