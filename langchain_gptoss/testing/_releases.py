@@ -129,6 +129,12 @@ TABLE: tuple[Row, ...] = (
         "`response_format_json_schema_missing` (before: an AssertionError)",
     ),
     Row(
+        "tool_calls_checked_at_render",
+        ((_OLDEST, True), ((0, 20, 0), False)),
+        "§2.d (object `arguments`: BadRequestError ≤ 0.16, request validation "
+        "from 0.20); requests/0.16.0 vs 0.20.1 `tool_call_arguments_object`",
+    ),
+    Row(
         "tool_description_required",
         ((_OLDEST, True), ((0, 24, 0), False)),
         "§2.a `tools`; requests/0.20.1 vs 0.26.0 `tool_without_description`",
@@ -287,6 +293,7 @@ class Profile:
     logprobs_message_typo: bool
     assistant_null_content_rejected: bool
     json_schema_missing_validated: bool
+    tool_calls_checked_at_render: bool
     tool_description_required: bool
     id_hex_digits: int
     empty_stream_options_usage: bool

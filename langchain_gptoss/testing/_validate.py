@@ -105,7 +105,7 @@ def _check_content(
     return None
 
 
-def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
+def _check_tool_calls(i: int, calls: Any, *, at_render: bool) -> ApiError | None:
     loc: tuple[str | int, ...] = ("messages", i, "tool_calls")
     if not isinstance(calls, list):
         return invalid("list_type", loc, "Input should be a valid list", calls)
@@ -125,6 +125,8 @@ def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
             msg = "Input should be a valid dictionary"
             return invalid("dict_type", (*loc, j, "function"), msg, function)
         for key in ("name", "arguments"):
+            if key == "arguments" and at_render and key in function:
+                continue  # <= 0.16: refused while the prompt is built
             if not isinstance(function.get(key), str):
                 floc = (*loc, j, "function", key)
                 return invalid(
@@ -136,7 +138,7 @@ def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
     return None
 
 
-def _check_message(i: int, message: Any) -> ApiError | None:
+def _check_message(i: int, message: Any, *, at_render: bool) -> ApiError | None:
     if not isinstance(message, dict):
         return invalid(
             "dict_type", ("messages", i), "Input should be a valid dictionary", message
@@ -152,7 +154,7 @@ def _check_message(i: int, message: Any) -> ApiError | None:
     required = role != "assistant" and "content" in message
     error = _check_content(loc, message.get("content"), required=required)
     if error is None and role == "assistant" and message.get("tool_calls") is not None:
-        error = _check_tool_calls(i, message["tool_calls"])
+        error = _check_tool_calls(i, message["tool_calls"], at_render=at_render)
     if (
         error is None
         and role == "tool"
@@ -392,7 +394,8 @@ def _validate(body: Any, profile: Profile) -> ApiError | None:
         )
     # `messages: []` is served: vLLM renders only its own harmony messages.
     for i, message in enumerate(messages):
-        if error := _check_message(i, message):
+        at_render = profile.tool_calls_checked_at_render
+        if error := _check_message(i, message, at_render=at_render):
             return error
     error = _check_scalars(body, profile.reasoning_efforts)
     if error is None and body.get("stream_options") and not body.get("stream"):
@@ -479,9 +482,43 @@ def _harmony_rejection(body: dict[str, Any], profile: Profile) -> ApiError | Non
     return _tool_rejection(body, profile) or _message_rejection(body, profile)
 
 
+def _object_arguments(calls: list[dict[str, Any]], profile: Profile) -> ApiError | None:
+    """Up to 0.16 the calls are validated while the prompt is built (§2.d)."""
+    for j, call in enumerate(calls):
+        arguments = call["function"]["arguments"]
+        if isinstance(arguments, str):
+            continue
+        link = _PYDANTIC_LINK.removeprefix("\n")
+        message = (
+            "3 validation errors for ValidatorIterator\n"
+            f"{j}.ChatCompletionMessageFunctionToolCallParam.function.arguments\n"
+            "  Input should be a valid string [type=string_type, input_value="
+            f"{_input_repr(arguments)}, input_type={type(arguments).__name__}]\n"
+            f"{link}string_type\n"
+            f"{j}.ChatCompletionMessageCustomToolCallParam.custom\n"
+            f"  Field required [type=missing, input_value={_input_repr(call)}, "
+            f"input_type=dict]\n{link}missing\n"
+            f"{j}.ChatCompletionMessageCustomToolCallParam.type\n"
+            "  Input should be 'custom' [type=literal_error, input_value="
+            f"{call['type']!r}, input_type=str]\n{link}literal_error"
+        )
+        if profile.harmony_error_cause:
+            message += " None"
+        return ApiError(400, vllm_error(message, "BadRequestError", 400))
+    return None
+
+
 def _message_rejection(body: dict[str, Any], profile: Profile) -> ApiError | None:
     for message in body["messages"]:
         role = message.get("role")
+        calls = message.get("tool_calls")
+        if (
+            profile.tool_calls_checked_at_render
+            and role == "assistant"
+            and calls
+            and (error := _object_arguments(calls, profile))
+        ):
+            return error
         if (
             profile.assistant_null_content_rejected
             and role == "assistant"
