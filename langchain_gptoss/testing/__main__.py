@@ -8,6 +8,7 @@ import sys
 import threading
 
 from langchain_gptoss.testing._emulator import TirEmulator
+from langchain_gptoss.testing._releases import DEFAULT_RELEASE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,8 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--era",
         choices=["reasoning_content", "both", "reasoning"],
-        default="both",
-        help="which vLLM generation's reasoning field names to emit",
+        default=None,
+        help="force these reasoning field names (default: the release's)",
     )
     parser.add_argument(
         "--require-project-query",
@@ -33,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tokens-per-chunk", type=int, default=1)
     parser.add_argument(
-        "--vllm-version",
-        default=None,
-        help="accept and refuse requests as this vLLM release does (e.g. 0.20.1)",
+        "--vllm",
+        default=DEFAULT_RELEASE,
+        help=f"the vLLM release to play, e.g. 0.20.1 (default {DEFAULT_RELEASE})",
     )
     return parser
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         reasoning_field=args.era,
         require_project_query=args.require_project_query,
         tokens_per_chunk=args.tokens_per_chunk,
-        vllm_version=args.vllm_version,
+        vllm=args.vllm,
         host=args.host,
         port=args.port,
     )

@@ -24,13 +24,14 @@ class Piece(NamedTuple):
     call: int = -1  # the tool call an "a" piece belongs to
 
 
-def tool_call_id(request_id: str, choice: int, call: int) -> str:
-    """Return a ``chatcmpl-tool-<32 hex>`` id, unique per response, choice and call.
+def tool_call_id(request_id: str, choice: int, call: int, digits: int = 32) -> str:
+    """Return a ``chatcmpl-tool-<hex>`` id, unique per response, choice and call.
 
-    Derived from the (random) request id, so ids differ between responses.
+    Derived from the (random) request id, so ids differ between responses;
+    ``digits`` is 32 up to vLLM 0.11.x and 16 from 0.12.0 (protocol §2.b).
     """
     name = f"{request_id}/{choice}/{call}"
-    return f"chatcmpl-tool-{uuid.uuid5(_TOOL_NAMESPACE, name).hex}"
+    return f"chatcmpl-tool-{uuid.uuid5(_TOOL_NAMESPACE, name).hex[:digits]}"
 
 
 def redump(raw: str) -> str:

@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Self
 
 from langchain_gptoss.testing._ledger import Ledger
-from langchain_gptoss.testing._release import Release
+from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
 from langchain_gptoss.testing._server import Server
 
 if TYPE_CHECKING:
@@ -32,17 +32,28 @@ class TirEmulator:
     thread. Every constructor argument is also a plain attribute that may be
     changed while the server runs.
 
-    The default model calls a tool when the last user message asks for one (see
-    ``_tools``) and fills its arguments, or ``response_format`` JSON, from that
-    message. Knobs for version-specific tool behaviour (protocol §2.b, §2.c, §3):
-    ``tool_parser=False`` (server without ``--tool-call-parser``: the call's JSON in
-    ``content``), ``tool_stream_quirks`` (same-index pairs, reasoning sharing the
-    opener's delta, index bump), ``leak_tool_args_into_content`` (0.10.2),
+    ``vllm`` names the vLLM release played (default ``"0.13.0"``): which requests
+    it accepts and refuses, with which error bodies, how it reads history and
+    which fields its answers carry, as the table in ``_releases`` says release by
+    release. The default: E2E's documented response fields put TIR at 0.10.2 to
+    0.20.x (protocol §1.4); 0.13.0 is the release the client's token counting
+    assumes, in the era with both reasoning fields the emulator always emitted.
+    With ``openai-harmony`` importable, ``usage.prompt_tokens`` is that
+    release's exact harmony count (``_billing``); else an approximation.
+
+    Behaviours the release decides can still be forced, for tests:
+    ``reasoning_field`` (the era of the reasoning field names),
+    ``leak_tool_args_into_content`` (0.10.2's bug) and
+    ``require_tool_message_name`` (tool results resolved by ``name``, ≤ 0.12);
+    ``None`` leaves them to the release. Knobs for what depends on the deployment
+    rather than the release (protocol §2.b, §2.c, §3): ``tool_parser=False``
+    (server without ``--tool-call-parser``: the call's JSON in ``content``),
+    ``tokens_per_chunk``, ``force_include_usage``, ``tool_stream_quirks``
+    (same-index pairs, reasoning sharing the opener's delta, index bump),
     ``ignore_required_tool_choice`` (0.20.1), ``legacy_tool_choice_none`` (before
-    PR #30867), ``require_tool_message_name`` (0.10.x-0.11.1) and
-    ``flaky_structured_output`` (cut-off JSON). ``also_serves`` names further
-    GenAI slugs answered at their own paths, as TIR hosts several models per
-    project (for per-call model overrides).
+    PR #30867) and ``flaky_structured_output`` (cut-off JSON). ``also_serves``
+    names further GenAI slugs answered at their own paths, as TIR hosts several
+    models per project (for per-call model overrides).
 
     Example:
         .. code-block:: python
@@ -58,7 +69,7 @@ class TirEmulator:
                 assert reply.json()["choices"][0]["message"]["content"]
     """
 
-    _release: Release | None
+    _profile: Profile
 
     def __init__(
         self,
@@ -67,7 +78,7 @@ class TirEmulator:
         project_id: int = 12345,
         model: str = "gpt_oss_120b",
         also_serves: tuple[str, ...] = (),
-        reasoning_field: Era = "both",
+        reasoning_field: Era | None = None,
         require_project_query: bool = False,
         context_window: int = 131072,
         responder: Callable[[dict[str, Any]], Reply] | None = None,
@@ -80,12 +91,12 @@ class TirEmulator:
         force_include_usage: bool = False,
         tool_parser: bool = True,
         tool_stream_quirks: bool = False,
-        leak_tool_args_into_content: bool = False,
+        leak_tool_args_into_content: bool | None = None,
         ignore_required_tool_choice: bool = False,
         legacy_tool_choice_none: bool = False,
-        require_tool_message_name: bool = False,
+        require_tool_message_name: bool | None = None,
         flaky_structured_output: bool = False,
-        vllm_version: str | None = None,
+        vllm: str = DEFAULT_RELEASE,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -94,7 +105,7 @@ class TirEmulator:
         self.project_id = project_id
         self.model = model
         self.also_serves = also_serves
-        self.reasoning_field: Era = reasoning_field
+        self.reasoning_field: Era | None = reasoning_field
         self.require_project_query = require_project_query
         self.context_window = context_window
         self.responder = responder
@@ -112,7 +123,7 @@ class TirEmulator:
         self.legacy_tool_choice_none = legacy_tool_choice_none
         self.require_tool_message_name = require_tool_message_name
         self.flaky_structured_output = flaky_structured_output
-        self.vllm_version = vllm_version
+        self.vllm = vllm
         self.host = host
         self.port = port
         self._ledger = Ledger()
@@ -123,19 +134,28 @@ class TirEmulator:
     # -- the release played ----------------------------------------------------
 
     @property
-    def vllm_version(self) -> str | None:
-        """The vLLM release played, e.g. ``"0.20.1"`` (None: the defaults)."""
-        return None if self._release is None else str(self._release)
+    def vllm(self) -> str:
+        """The vLLM release played, e.g. ``"0.20.1"``."""
+        return str(self._profile.release)
 
-    @vllm_version.setter
-    def vllm_version(self, value: str | None) -> None:
-        # Parsed once here; every request compares the parsed release.
-        self._release = None if value is None else Release.parse(value)
+    @vllm.setter
+    def vllm(self, value: str) -> None:
+        # Read once here; every request uses the profile.
+        self._profile = profile(value)
 
     @property
-    def vllm_release(self) -> Release | None:
-        """``vllm_version`` parsed, for comparisons (``release.since(0, 20)``)."""
-        return self._release
+    def vllm_version(self) -> str:
+        """Alias of ``vllm`` (the knob's earlier name)."""
+        return self.vllm
+
+    @vllm_version.setter
+    def vllm_version(self, value: str) -> None:
+        self.vllm = value
+
+    @property
+    def profile(self) -> Profile:
+        """What the release played does (one attribute per behaviour)."""
+        return self._profile
 
     # -- addresses -------------------------------------------------------------
 

@@ -116,8 +116,34 @@ def sniff_type(body: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class Invalid:
+    """A pydantic validation error before the release words it (§2.e).
+
+    Attributes:
+        kind: The pydantic error type, e.g. ``missing`` or ``value_error``.
+        loc: The location below ``body``.
+        msg: The pydantic message; for ``value_error`` the validator's own text.
+        value: The input pydantic echoes.
+        ctx: The error context (``value_error``: filled in by the release).
+        param: The parameter a model validator names (``value_error`` only).
+    """
+
+    kind: str
+    loc: tuple[str | int, ...]
+    msg: str
+    value: Any
+    ctx: dict[str, Any] | None = None
+    param: str | None = None
+
+
+@dataclass(frozen=True)
 class ApiError:
-    """An error answer: HTTP status plus vLLM JSON body."""
+    """An error answer: HTTP status plus vLLM JSON body.
+
+    ``invalid`` holds a validation error still to be worded for the release
+    played; ``payload`` is then the oldest releases' wording.
+    """
 
     status: int
     payload: dict[str, Any]
+    invalid: Invalid | None = None

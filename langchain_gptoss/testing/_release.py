@@ -30,10 +30,7 @@ class Release:
         """
         match = _VERSION.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
-            msg = (
-                f"vllm_version must be a vLLM release number such as '0.20.1', "
-                f"got {text!r}."
-            )
+            msg = f"vllm must be a vLLM release number such as '0.20.1', got {text!r}."
             raise ValueError(msg)
         major, minor, patch = match.groups()
         return cls((int(major), int(minor), int(patch or 0)))

@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class BodyKeys:
+    """Keys of the non-streamed body that come and go with the release (§2.b)."""
+
+    fingerprint: str | None = None
+    prompt_text: bool = False
+    response_extras: tuple[str, ...] = ()
+    choice_extras: tuple[str, ...] = ()
+    drop_empty_tool_calls: bool = False
+    reasoning_tokens: bool = False
+
+
+@dataclass(frozen=True)
 class Shape:
     """Everything besides the outcomes that decides the JSON of one response."""
 
@@ -44,6 +56,12 @@ class Shape:
     """vLLM 0.10.2 bug #25560: tool-call arguments also land in ``content``."""
     tool_stream_quirks: bool = False
     """Stream tool calls with the three live quirks of protocol §2.c (ii)."""
+    id_hex_digits: int = 32
+    """Hex digits of tool-call ids: 32 up to vLLM 0.11.x, 16 from 0.12.0."""
+    redump_arguments: bool = True
+    """Non-streamed arguments re-serialized (from 0.11.0), else the raw text."""
+    body_keys: BodyKeys = BodyKeys()
+    """The release's extra and dropped keys of the non-streamed body."""
 
 
 # One shared encoder: json.dumps() with options builds a new one per call.
@@ -130,6 +148,7 @@ def _logprobs(shape: Shape, pieces: list[Piece]) -> dict[str, Any] | None:
 def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     """Serialize the non-streaming ``chat.completion`` body."""
     choices = []
+    digits, keys = shape.id_hex_digits, shape.body_keys
     for index, outcome in enumerate(outcomes):
         reasoning = outcome.reasoning if shape.show_reasoning else None
         content = None if outcome.content is None else "".join(outcome.content)
@@ -137,11 +156,15 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
             content = "".join("".join(call.tokens) for call in outcome.calls)
         calls = [
             {
-                "id": tool_call_id(shape.request_id, index, number),
+                "id": tool_call_id(shape.request_id, index, number, digits),
                 "type": "function",
                 "function": {
                     "name": call.name,
-                    "arguments": redump("".join(call.tokens)),
+                    "arguments": (
+                        redump("".join(call.tokens))
+                        if shape.redump_arguments
+                        else "".join(call.tokens)
+                    ),
                 },
             }
             for number, call in enumerate(outcome.calls)
@@ -160,11 +183,18 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
         }
         if shape.token_ids_key:
             choice["token_ids"] = None
+        for key in keys.choice_extras:
+            choice[key] = None
+        if keys.drop_empty_tool_calls and not calls:
+            del choice["message"]["tool_calls"]
         choices.append(choice)
     usage: dict[str, Any] = _usage(
         shape.prompt_tokens, sum(o.completion_tokens for o in outcomes)
     )
     usage["prompt_tokens_details"] = None
+    if keys.reasoning_tokens:
+        reasoning_tokens = sum(len(o.reasoning or []) for o in outcomes)
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     body: dict[str, Any] = {
         "id": shape.request_id,
         "object": "chat.completion",
@@ -172,13 +202,17 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
         "model": shape.model,
         "choices": choices,
         "service_tier": None,
-        "system_fingerprint": None,
+        "system_fingerprint": keys.fingerprint,
         "usage": usage,
         "prompt_logprobs": None,
     }
     if shape.token_ids_key:
         body["prompt_token_ids"] = None
+    if keys.prompt_text:
+        body["prompt_text"] = None
     body["kv_transfer_params"] = None
+    for key in keys.response_extras:
+        body[key] = None
     return _dump(body)
 
 
@@ -199,7 +233,10 @@ def _call_delta(
         )
     )
     count = len(outcome.calls)
-    ids = [tool_call_id(shape.request_id, index, n) for n in range(count)]
+    ids = [
+        tool_call_id(shape.request_id, index, n, shape.id_hex_digits)
+        for n in range(count)
+    ]
     names = [call.name for call in outcome.calls]
     delta["tool_calls"] = entries(chunk, ids, names, bumped)
     return _dump(delta)

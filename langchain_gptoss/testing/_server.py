@@ -24,6 +24,7 @@ from langchain_gptoss.testing._gateway import check, slug_of
 from langchain_gptoss.testing._tools import Habits
 from langchain_gptoss.testing._types import Fault, RecordedRequest
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete, parse_body
+from langchain_gptoss.testing._wording import worded
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -116,9 +117,12 @@ async def _read_request(
 
 
 def _settings(emu: TirEmulator, model: str) -> Settings:
+    release = emu.profile
+    leak = emu.leak_tool_args_into_content
+    by_name = emu.require_tool_message_name
     return Settings(
         model=model,
-        era=emu.reasoning_field,
+        era=emu.reasoning_field or release.reasoning_field,
         context_window=emu.context_window,
         token_ids_key=emu.token_ids_key,
         tokens_per_chunk=emu.tokens_per_chunk,
@@ -127,13 +131,15 @@ def _settings(emu: TirEmulator, model: str) -> Settings:
         habits=Habits(
             legacy_tool_choice_none=emu.legacy_tool_choice_none,
             ignore_required_tool_choice=emu.ignore_required_tool_choice,
-            require_tool_message_name=emu.require_tool_message_name,
+            require_tool_message_name=(
+                release.tool_message_key == "name" if by_name is None else by_name
+            ),
             flaky_structured_output=emu.flaky_structured_output,
         ),
         tool_parser=emu.tool_parser,
-        leak_tool_args=emu.leak_tool_args_into_content,
+        leak_tool_args=release.tool_args_in_content if leak is None else leak,
         tool_stream_quirks=emu.tool_stream_quirks,
-        release=emu.vllm_release,
+        profile=release,
     )
 
 
@@ -295,7 +301,7 @@ class Server:
         request_id = f"chatcmpl-{uuid.uuid4()}"
         extra.append(("x-request-id", request_id))
         try:
-            answer = parse_error or complete(
+            answer = (parse_error and worded(parse_error, emu.profile)) or complete(
                 body,
                 _settings(emu, slug_of(path)),
                 request_id=request_id,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from langchain_gptoss.testing._errors import ApiError, vllm_error
+from langchain_gptoss.testing._errors import ApiError, Invalid, vllm_error
+from langchain_gptoss.testing._prompt_errors import ROLES, harmony_rejection
+from langchain_gptoss.testing._wording import worded
 
 if TYPE_CHECKING:
-    from langchain_gptoss.testing._release import Release
+    from langchain_gptoss.testing._releases import Profile
 
-_ROLES = ("system", "developer", "user", "assistant", "tool")
+_ROLES = ROLES
 _EFFORTS = ("low", "medium", "high")
 _NUMBERS = ("temperature", "top_p", "frequency_penalty", "presence_penalty",
             "repetition_penalty", "min_p")  # fmt: skip
@@ -25,7 +27,8 @@ _BOOLEANS = ("stream", "logprobs", "include_reasoning", "echo", "ignore_eos",
              "add_generation_prompt", "continue_final_message",
              "parallel_tool_calls")  # fmt: skip
 _FORMATS = ("text", "json_object", "json_schema", "structural_tag")
-_POSITIVE = ("max_tokens", "max_completion_tokens", "n")
+_POSITIVE = ("n",)
+"""Checked by pydantic; ``max_tokens`` < 1 is SamplingParams' to refuse."""
 _MAX_TOP_LOGPROBS = 20
 
 
@@ -37,7 +40,11 @@ def _literal(options: tuple[str, ...]) -> str:
 def invalid(
     kind: str, loc: tuple[str | int, ...], msg: str, value: Any, **ctx: Any
 ) -> ApiError:
-    """Return FastAPI's validation error as vLLM relays it (type ``Bad Request``)."""
+    """Return FastAPI's validation error as vLLM relays it (type ``Bad Request``).
+
+    The body is the oldest releases' wording; ``worded`` rewords it per release.
+    """
+    found = Invalid(kind, loc, msg, value, ctx or None)
     error: dict[str, Any] = {
         "type": kind,
         "loc": ("body", *loc),
@@ -46,19 +53,32 @@ def invalid(
     }
     if ctx:
         error["ctx"] = ctx
-    return ApiError(
-        400, vllm_error(f"1 validation error:\n  {error}\n", "Bad Request", 400)
-    )
+    message = f"1 validation error:\n  {error}"
+    return ApiError(400, vllm_error(message, "Bad Request", 400), found)
 
 
-def _value_error(text: str, body: dict[str, Any]) -> ApiError:
-    return invalid(
-        "value_error", (), f"Value error, {text}", body, error=ValueError(text)
-    )
+def _value_error(text: str, body: dict[str, Any], param: str | None = None) -> ApiError:
+    """A model validator's error: ``param`` is the parameter it may name."""
+    error = {
+        "type": "value_error",
+        "loc": ("body",),
+        "msg": f"Value error, {text}",
+        "input": body,
+        "ctx": {"error": ValueError(text)},
+    }
+    message = f"1 validation error:\n  {error}"
+    found = Invalid("value_error", (), text, body, param=param)
+    return ApiError(400, vllm_error(message, "Bad Request", 400), found)
 
 
-def _engine_error(text: str) -> ApiError:
-    return ApiError(400, vllm_error(text, "BadRequestError", 400))
+def _engine_error(
+    text: str, profile: Profile | None = None, param: str = "", value: Any = None
+) -> ApiError:
+    """A SamplingParams error; from 0.15 it names its parameter (§2.e)."""
+    if profile is None or profile.error_style == "plain" or not param:
+        return ApiError(400, vllm_error(text, "BadRequestError", 400))
+    text += f" (parameter={param}, value={value})"
+    return ApiError(400, vllm_error(text, "BadRequestError", 400, param))
 
 
 def _is_int(value: Any) -> bool:
@@ -84,7 +104,7 @@ def _check_content(
     return None
 
 
-def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
+def _check_tool_calls(i: int, calls: Any, *, at_render: bool) -> ApiError | None:
     loc: tuple[str | int, ...] = ("messages", i, "tool_calls")
     if not isinstance(calls, list):
         return invalid("list_type", loc, "Input should be a valid list", calls)
@@ -104,6 +124,8 @@ def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
             msg = "Input should be a valid dictionary"
             return invalid("dict_type", (*loc, j, "function"), msg, function)
         for key in ("name", "arguments"):
+            if key == "arguments" and at_render and key in function:
+                continue  # <= 0.16: refused while the prompt is built
             if not isinstance(function.get(key), str):
                 floc = (*loc, j, "function", key)
                 return invalid(
@@ -115,19 +137,23 @@ def _check_tool_calls(i: int, calls: Any) -> ApiError | None:
     return None
 
 
-def _check_message(i: int, message: Any) -> ApiError | None:
+def _check_message(i: int, message: Any, *, at_render: bool) -> ApiError | None:
     if not isinstance(message, dict):
         return invalid(
             "dict_type", ("messages", i), "Input should be a valid dictionary", message
         )
     role = message.get("role")
+    if isinstance(role, str) and role not in _ROLES:
+        return None  # a custom role passes; harmony's Author refuses it later
     if role not in _ROLES:
         msg = f"Input should be {_literal(_ROLES)}"
         return invalid("literal_error", ("messages", i, "role"), msg, role)
     loc: tuple[str | int, ...] = ("messages", i, "content")
-    error = _check_content(loc, message.get("content"), required=role != "assistant")
+    # A missing `content` is served (vllm-golden `user_content_missing`); null not.
+    required = role != "assistant" and "content" in message
+    error = _check_content(loc, message.get("content"), required=required)
     if error is None and role == "assistant" and message.get("tool_calls") is not None:
-        error = _check_tool_calls(i, message["tool_calls"])
+        error = _check_tool_calls(i, message["tool_calls"], at_render=at_render)
     if (
         error is None
         and role == "tool"
@@ -139,7 +165,7 @@ def _check_message(i: int, message: Any) -> ApiError | None:
     return error
 
 
-def _check_scalars(body: dict[str, Any]) -> ApiError | None:
+def _check_scalars(body: dict[str, Any], efforts: tuple[str, ...]) -> ApiError | None:
     for key in _NUMBERS:
         value = body.get(key)
         if value is not None and (
@@ -167,14 +193,14 @@ def _check_scalars(body: dict[str, Any]) -> ApiError | None:
                 "bool_type", (key,), "Input should be a valid boolean", value
             )
     effort = body.get("reasoning_effort")
-    if effort is not None and effort not in _EFFORTS:
-        msg = f"Input should be {_literal(_EFFORTS)}"
+    if effort is not None and effort not in efforts:
+        msg = f"Input should be {_literal(efforts)}"
         return invalid(
             "literal_error",
             ("reasoning_effort",),
             msg,
             effort,
-            expected=_literal(_EFFORTS),
+            expected=_literal(efforts),
         )
     stop = body.get("stop")
     if (
@@ -218,14 +244,14 @@ def _check_tool(j: int, tool: Any) -> ApiError | None:
     return None
 
 
-def _check_tools(body: dict[str, Any], release: Release | None) -> ApiError | None:
+def _check_tools(body: dict[str, Any], profile: Profile) -> ApiError | None:
     tools = body.get("tools")
     if tools is not None:
         if not isinstance(tools, list):
             return invalid(
                 "list_type", ("tools",), "Input should be a valid list", tools
             )
-        if not tools and (error := _empty_tools(body, release)):
+        if not tools and (error := _empty_tools(body, profile)):
             return error
         for j, tool in enumerate(tools):
             if error := _check_tool(j, tool):
@@ -234,7 +260,9 @@ def _check_tools(body: dict[str, Any], release: Release | None) -> ApiError | No
     if choice is None:
         return None
     if tools is None:
-        return _value_error("When using `tool_choice`, `tools` must be set.", body)
+        return _value_error(
+            "When using `tool_choice`, `tools` must be set.", body, "tool_choice"
+        )
     if isinstance(choice, dict):
         function = choice.get("function")
         name = function.get("name") if isinstance(function, dict) else None
@@ -243,7 +271,7 @@ def _check_tools(body: dict[str, Any], release: Release | None) -> ApiError | No
                 "The tool specified in `tool_choice` does not match "
                 "any of the specified `tools`"
             )
-            return _value_error(text, body)
+            return _value_error(text, body, "tool_choice")
     elif choice not in {"none", "auto", "required"}:
         text = (
             f"Invalid value for `tool_choice`: {choice}! "
@@ -253,7 +281,23 @@ def _check_tools(body: dict[str, Any], release: Release | None) -> ApiError | No
     return None
 
 
-def _check_response_format(body: dict[str, Any]) -> ApiError | None:
+def _missing_json_schema(body: dict[str, Any], profile: Profile) -> ApiError:
+    """``json_schema`` without its object: an AssertionError before 0.20 (§2.a)."""
+    if profile.json_schema_missing_validated:
+        return _value_error(
+            "When response_format type is 'json_schema', the 'json_schema' field "
+            "must be provided.",
+            body,
+            "response_format",
+        )
+    kind = (
+        "Internal Server Error" if profile.type_names_spaced else "InternalServerError"
+    )
+    status = 200 if profile.exceptions_as_200 else 500
+    return ApiError(status, vllm_error("", kind, 500))
+
+
+def _check_response_format(body: dict[str, Any], profile: Profile) -> ApiError | None:
     form = body.get("response_format")
     if form is None:
         return None
@@ -267,6 +311,8 @@ def _check_response_format(body: dict[str, Any]) -> ApiError | None:
     if kind != "json_schema":
         return None
     spec = form.get("json_schema")
+    if spec is None:
+        return _missing_json_schema(body, profile)
     if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
         return _value_error(
             "When response_format type is 'json_schema', the 'json_schema' field "
@@ -278,7 +324,27 @@ def _check_response_format(body: dict[str, Any]) -> ApiError | None:
     return None
 
 
-def _check_sampling(body: dict[str, Any]) -> ApiError | None:
+def _check_effort(body: dict[str, Any], profile: Profile) -> ApiError | None:
+    """What the schema let through, harmony may still refuse (0.26+, §2.a)."""
+    effort = body.get("reasoning_effort")
+    if effort is None or effort in _EFFORTS:
+        return None
+    text = (
+        f"reasoning_effort={effort!r} is not supported by Harmony. "
+        "Supported values are: high, medium, low."
+    )
+    if profile.error_style != "typed":
+        return ApiError(400, vllm_error(text, "BadRequestError", 400))
+    text += " (parameter=reasoning_effort)"
+    return ApiError(400, vllm_error(text, "BadRequestError", 400, "reasoning_effort"))
+
+
+def _check_sampling(body: dict[str, Any], profile: Profile) -> ApiError | None:
+    for key in ("max_completion_tokens", "max_tokens"):
+        budget = body.get(key)
+        if budget is not None and budget < 1:
+            text = f"max_tokens must be at least 1, got {budget}."
+            return _engine_error(text, profile, "max_tokens", budget)
     temperature = body.get("temperature")
     if temperature is not None and temperature < 0:
         return _engine_error(
@@ -293,20 +359,28 @@ def _check_sampling(body: dict[str, Any]) -> ApiError | None:
             return _engine_error(f"{key} must be in [-2, 2], got {float(value)}.")
     top = body.get("top_logprobs")
     if top is not None and not 0 <= top <= _MAX_TOP_LOGPROBS:
+        which = "which is is" if profile.logprobs_message_typo else "which is"
         return _engine_error(
-            f"Requested sample logprobs of {top}, which is greater than max allowed: "
-            f"{_MAX_TOP_LOGPROBS}"
+            f"Requested sample logprobs of {top}, {which} greater than max allowed: "
+            f"{_MAX_TOP_LOGPROBS}",
+            profile,
+            "logprobs",
+            top,
         )
     return None
 
 
-def validate(body: Any, release: Release | None = None) -> ApiError | None:
+def validate(body: Any, profile: Profile) -> ApiError | None:
     """Check a parsed request body; return the error vLLM would answer, if any.
 
-    ``release`` (the emulator's ``vllm_version``) turns on the rules that depend
-    on the vLLM release; without it they follow the emulator's long-standing
-    defaults.
+    ``profile`` (the release the emulator plays) decides the rules that depend
+    on the vLLM release.
     """
+    error = _validate(body, profile)
+    return None if error is None else worded(error, profile)
+
+
+def _validate(body: Any, profile: Profile) -> ApiError | None:
     if not isinstance(body, dict):
         msg = "Input should be a valid dictionary or object to extract fields from"
         return invalid("model_attributes_type", (), msg, body)
@@ -317,24 +391,23 @@ def validate(body: Any, release: Release | None = None) -> ApiError | None:
         return invalid(
             "list_type", ("messages",), "Input should be a valid list", messages
         )
-    if not messages:
-        msg = "List should have at least 1 item after validation, not 0"
-        return invalid(
-            "too_short",
-            ("messages",),
-            msg,
-            messages,
-            field_type="List",
-            min_length=1,
-            actual_length=0,
-        )
+    # `messages: []` is served: vLLM renders only its own harmony messages.
     for i, message in enumerate(messages):
-        if error := _check_message(i, message):
+        at_render = profile.tool_calls_checked_at_render
+        if error := _check_message(i, message, at_render=at_render):
             return error
-    error = _check_scalars(body)
+    error = _check_scalars(body, profile.reasoning_efforts)
     if error is None and body.get("stream_options") and not body.get("stream"):
         error = _value_error(
-            "Stream options can only be defined when `stream=True`.", body
+            "Stream options can only be defined when `stream=True`.",
+            body,
+            "stream_options",
+        )
+    if error is None and body.get("top_logprobs") and not body.get("logprobs"):
+        error = _value_error(
+            "when using `top_logprobs`, `logprobs` must be set to true.",
+            body,
+            "top_logprobs",
         )
     if (
         error is None
@@ -351,10 +424,11 @@ def validate(body: Any, release: Release | None = None) -> ApiError | None:
     # first, then messages), then the sampling parameters.
     return (
         error
-        or _check_tools(body, release)
-        or _check_response_format(body)
-        or (_harmony_rejection(body, release) if release else None)
-        or _check_sampling(body)
+        or _check_tools(body, profile)
+        or _check_response_format(body, profile)
+        or harmony_rejection(body, profile)
+        or _check_effort(body, profile)
+        or _check_sampling(body, profile)
     )
 
 
@@ -365,99 +439,10 @@ _EMPTY_TOOLS = (
     "`tools` must not be an empty array. Either provide at least one tool or omit "
     "the field entirely."
 )
-# The FastAPI that vLLM <= 0.25 resolves (0.165.0 in the golden runs) appends the
-# route's place to a validation message; releases pinning fastapi<0.137 (0.26+) do
-# not. The line differs per release and install: this is 0.20.1's, for all of them.
-_FASTAPI_TAIL = (
-    '\n\n  File "<site-packages>/vllm/entrypoints/utils.py", line 40, in '
-    "create_chat_completion\n    POST /v1/chat/completions [{error}]"
-)
-# Pydantic's documentation link names its minor version; the golden runs had 2.14.
-_PYDANTIC_LINK = (
-    "\n    For further information visit https://errors.pydantic.dev/2.14/v/"
-)
-_INPUT_REPR_LIMIT = 50
 
 
-def _empty_tools(body: dict[str, Any], release: Release | None) -> ApiError | None:
+def _empty_tools(body: dict[str, Any], profile: Profile) -> ApiError | None:
     """``tools: []``: served (as no tools) before vLLM 0.20, rejected from 0.20."""
-    if release is None:
-        return _value_error(
-            "`tools` must not be an empty array; omit the field instead.", body
-        )
-    if not release.since(0, 20):
+    if not profile.empty_tools_rejected:
         return None
-    if release.since(0, 33):
-        message = f"{_EMPTY_TOOLS} (parameter=tools)"
-        return ApiError(400, vllm_error(message, "BadRequestError", 400, "tools"))
-    error = {
-        "type": "value_error",
-        "loc": ("body",),
-        "msg": f"Value error, {_EMPTY_TOOLS}",
-        "input": body,
-        "ctx": {"error": ValueError(_EMPTY_TOOLS)},
-    }
-    message = f"1 validation error:\n  {error}"
-    if release.since(0, 26):
-        return ApiError(400, vllm_error(message, "Bad Request", 400, "body"))
-    message += _FASTAPI_TAIL.format(error=error)
-    return ApiError(400, vllm_error(message, "Bad Request", 400))
-
-
-def _input_repr(value: Any) -> str:
-    """``repr(value)`` cut as pydantic-core cuts ``input_value`` (25 ... 24)."""
-    text = repr(value)
-    if len(text) > _INPUT_REPR_LIMIT:
-        return f"{text[:25]}...{text[-24:]}"
-    return text
-
-
-def _harmony_error(
-    release: Release, model: str, loc: str, text: str, *, kind: str, value: Any
-) -> ApiError:
-    """A pydantic error raised while vLLM builds the harmony prompt (§2.e)."""
-    message = (
-        f"1 validation error for {model}\n{loc}\n  {text} [type={kind}, "
-        f"input_value={_input_repr(value)}, input_type={type(value).__name__}]"
-        f"{_PYDANTIC_LINK}{kind}"
-    )
-    # Up to 0.13 vLLM appends the text of the error's cause, which is None here.
-    if not release.since(0, 14):
-        message += " None"
-    return ApiError(400, vllm_error(message, "BadRequestError", 400))
-
-
-def _harmony_rejection(body: dict[str, Any], release: Release) -> ApiError | None:
-    """Shapes harmony's own models refuse, in the order vLLM renders them."""
-    if not release.since(0, 24):
-        # harmony's ToolDescription needs a string; 0.24 sends `description or ""`.
-        for tool in body.get("tools") or []:
-            description = tool["function"].get("description")
-            if description is None:
-                return _harmony_error(
-                    release,
-                    "ToolDescription",
-                    "description",
-                    "Input should be a valid string",
-                    kind="string_type",
-                    value=description,
-                )
-    if not release.since(0, 11, 1):
-        # The whole list becomes one harmony Content; 0.11.1 joins the parts ("").
-        for message in body["messages"]:
-            content = message.get("content")
-            if message.get("role") == "tool" and isinstance(content, list):
-                # vLLM validated the parts as OpenAI's text part: `text` first.
-                parts = [
-                    {key: part[key] for key in ("text", "type") if key in part}
-                    for part in content
-                ]
-                return _harmony_error(
-                    release,
-                    "Message",
-                    "content.0",
-                    "Input should be a valid dictionary or instance of Content",
-                    kind="model_type",
-                    value=parts,
-                )
-    return None
+    return _value_error(_EMPTY_TOOLS, body, "tools")

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_gptoss.testing._answer import Outcome, generate
+from langchain_gptoss.testing._billing import prompt_tokens
 from langchain_gptoss.testing._errors import ApiError, vllm_error
-from langchain_gptoss.testing._render import Shape, completion, stream
-from langchain_gptoss.testing._tokens import prompt_tokens
+from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
+from langchain_gptoss.testing._render import BodyKeys, Shape, completion, stream
 from langchain_gptoss.testing._tools import Habits, model_reply
 from langchain_gptoss.testing._types import Reply
 from langchain_gptoss.testing._validate import invalid, validate
@@ -17,7 +18,6 @@ from langchain_gptoss.testing._validate import invalid, validate
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from langchain_gptoss.testing._release import Release
     from langchain_gptoss.testing._types import Era
 
 
@@ -36,8 +36,10 @@ class Settings:
     tool_parser: bool = True
     leak_tool_args: bool = False
     tool_stream_quirks: bool = False
-    release: Release | None = None
-    """The vLLM release played (``vllm_version``); None: the emulator's defaults."""
+    profile: Profile = field(default_factory=lambda: profile(DEFAULT_RELEASE))
+    """The vLLM release played (``vllm``) and what it does."""
+    harmony_date: str | None = None
+    """The date of vLLM's harmony system message (None: today)."""
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,31 @@ def parse_body(raw: bytes) -> tuple[Any, ApiError | None]:
         return None, invalid("json_invalid", (0,), "JSON decode error", {})
 
 
-def _overflow(body: dict[str, Any], prompt: int, window: int) -> ApiError | None:
-    requested = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
-    if prompt + requested <= window and prompt < window:
+def _overflow(body: dict[str, Any], prompt: int, settings: Settings) -> ApiError | None:
+    """The context errors of the harmony path; a too-large budget is clamped (§2.e)."""
+    window, release = settings.context_window, settings.profile
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    if release.max_tokens_over_window_rejected and requested and requested > window:
+        message = (
+            f"max_tokens={requested}cannot be greater than max_model_len="
+            f"max_total_tokens={window}. Please request fewer output tokens. "
+            f"(parameter=max_tokens, value={requested})"
+        )
+        return ApiError(400, vllm_error(message, "BadRequestError", 400, "max_tokens"))
+    if prompt < window:
         return None
-    message = (
-        f"This model's maximum context length is {window} tokens. However, you "
-        f"requested {requested} output tokens and your prompt contains {prompt} input "
-        f"tokens, for a total of {prompt + requested} tokens. Please reduce the length "
-        "of the input prompt or the number of requested output tokens."
-    )
-    return ApiError(400, vllm_error(message, "BadRequestError", 400, "input_tokens"))
+    if release.overflow_message == "input_length":
+        message = (
+            f"Input length ({prompt}) exceeds model's maximum context length "
+            f"({window})."
+        )
+        return ApiError(400, vllm_error(message, "BadRequestError", 400))
+    left = window - prompt
+    message = f"max_tokens must be at least 1, got {left}."
+    if release.error_style == "plain":
+        return ApiError(400, vllm_error(message, "BadRequestError", 400))
+    message += f" (parameter=max_tokens, value={left})"
+    return ApiError(400, vllm_error(message, "BadRequestError", 400, "max_tokens"))
 
 
 def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
@@ -95,41 +111,80 @@ def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
     return [reply] * n
 
 
-def _unparsed(outcome: Outcome) -> Outcome:
-    """Without ``--tool-call-parser`` the call's raw JSON is the answer (§2.b)."""
+def _unparsed(outcome: Outcome, *, shown: bool) -> Outcome:
+    """Without ``--tool-call-parser`` the call is not parsed (§2.b).
+
+    ``shown``: its raw JSON becomes the ``content`` (streams; bodies up to 0.16),
+    else ``content`` is null.
+    """
     if not outcome.calls:
         return outcome
     content = [token for call in outcome.calls for token in call.tokens]
-    return replace(outcome, content=content, finish_reason="stop", calls=())
+    return replace(
+        outcome, content=content if shown else None, finish_reason="stop", calls=()
+    )
 
 
-def _usage_flags(body: dict[str, Any], force: bool) -> tuple[bool, bool]:
-    """Mirror vLLM: an object given (even ``{}``) defaults ``include_usage`` on."""
+def _preamble_in_reasoning(outcome: Outcome) -> Outcome:
+    """Up to 0.12 all but the last message are joined into reasoning (§2.b)."""
+    if not outcome.calls or outcome.content is None:
+        return outcome
+    reasoning = [*(outcome.reasoning or []), "\n", *outcome.content]
+    return replace(outcome, reasoning=reasoning, content=None)
+
+
+def _usage_flags(
+    body: dict[str, Any], force: bool, *, default: bool
+) -> tuple[bool, bool]:
+    """Mirror vLLM: ``{}`` means ``include_usage`` on up to 0.17, off from 0.18."""
     options = body.get("stream_options")
     if not isinstance(options, dict):
         return force, False
-    include = bool(options.get("include_usage", True)) or force
+    include = bool(options.get("include_usage", default)) or force
     return include, include and bool(options.get("continuous_usage_stats"))
+
+
+def _body_keys(release: Profile) -> BodyKeys:
+    return BodyKeys(
+        fingerprint=release.system_fingerprint,
+        prompt_text=release.prompt_text_key,
+        response_extras=release.response_extra_keys,
+        choice_extras=release.choice_extra_keys,
+        drop_empty_tool_calls=release.empty_tool_calls_dropped,
+        reasoning_tokens=release.reasoning_tokens_reported,
+    )
+
+
+def _named_stop(outcome: Outcome) -> Outcome:
+    """From 0.26 a named ``tool_choice`` reports ``stop`` even with calls (§2.b)."""
+    if outcome.finish_reason != "tool_calls":
+        return outcome
+    return replace(outcome, finish_reason="stop")
 
 
 def complete(
     body: Any, settings: Settings, *, request_id: str, created: int
 ) -> ApiError | JsonAnswer | StreamAnswer:
     """Answer a parsed request body the way vLLM serving gpt-oss would."""
-    error = validate(body, settings.release)
+    error = validate(body, settings.profile)
     if error:
         return error
     model = body.get("model")
     if model is not None and model != settings.model:
         message = f"The model `{model}` does not exist."
-        return ApiError(404, vllm_error(message, "NotFoundError", 404))
-    prompt = prompt_tokens(body)
-    error = _overflow(body, prompt, settings.context_window)
+        style = settings.profile.error_style
+        if style == "typed":
+            message += f" Valid aliases: {settings.model}."
+        param = None if style == "plain" else "model"
+        return ApiError(404, vllm_error(message, "NotFoundError", 404, param))
+    prompt = prompt_tokens(body, settings.profile.release, settings.harmony_date)
+    error = _overflow(body, prompt, settings)
     if error:
         return error
     n = int(body.get("n") or 1)
     budget = body.get("max_completion_tokens") or body.get("max_tokens")
-    budget = int(budget or settings.context_window - prompt)
+    left = settings.context_window - prompt
+    budget = min(int(budget or left), left)
     stops = body.get("stop") or []
     stops = [stops] if isinstance(stops, str) else stops
     try:
@@ -138,8 +193,16 @@ def complete(
         message = f"{type(exc).__name__}: {exc}"
         return ApiError(500, vllm_error(message, "Internal Server Error", 500))
     outcomes: list[Outcome] = [generate(r, budget=budget, stops=stops) for r in replies]
+    release, streamed = settings.profile, bool(body.get("stream"))
     if not settings.tool_parser:
-        outcomes = [_unparsed(outcome) for outcome in outcomes]
+        shown = streamed or release.unparsed_call_in_content
+        outcomes = [_unparsed(outcome, shown=shown) for outcome in outcomes]
+    if release.preamble_into_reasoning and not streamed:
+        outcomes = [_preamble_in_reasoning(outcome) for outcome in outcomes]
+    if settings.profile.named_choice_finishes_stop and isinstance(
+        body.get("tool_choice"), dict
+    ):
+        outcomes = [_named_stop(outcome) for outcome in outcomes]
     top = body.get("top_logprobs") or 0
     shape = Shape(
         era=settings.era,
@@ -152,10 +215,17 @@ def complete(
         top_logprobs=int(top) if body.get("logprobs") else None,
         leak_tool_args=settings.leak_tool_args,
         tool_stream_quirks=settings.tool_stream_quirks,
+        id_hex_digits=settings.profile.id_hex_digits,
+        redump_arguments=settings.profile.arguments_redumped,
+        body_keys=_body_keys(settings.profile),
     )
     if not body.get("stream"):
         return JsonAnswer(completion(shape, outcomes))
-    include, continuous = _usage_flags(body, settings.force_include_usage)
+    include, continuous = _usage_flags(
+        body,
+        settings.force_include_usage,
+        default=settings.profile.empty_stream_options_usage,
+    )
     events = stream(
         shape,
         outcomes,

@@ -268,11 +268,18 @@ def test_wrong_token_and_wrong_project(emulator: TirEmulator, mode: str) -> None
 
 
 def test_context_overflow(emulator: TirEmulator, mode: str) -> None:
+    """vLLM clamps a too-large max_tokens; only a prompt over the context fails."""
     emulator.context_window = 200
+    assert invoke(connect(emulator, max_tokens=150), mode, "word " * 100).content
     with pytest.raises(
-        GptOssContextOverflowError, match="maximum context length is 200"
+        GptOssContextOverflowError, match="max_tokens must be at least 1, got -"
     ):
-        invoke(connect(emulator, max_tokens=150), mode, "word " * 100)
+        invoke(connect(emulator), mode, "word " * 300)
+    emulator.vllm = "0.20.1"
+    with pytest.raises(
+        GptOssContextOverflowError, match=r"maximum context length \(200\)"
+    ):
+        invoke(connect(emulator), mode, "word " * 300)
 
 
 def test_invalid_request_is_not_retried(emulator: TirEmulator, mode: str) -> None:

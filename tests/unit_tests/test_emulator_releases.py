@@ -1,4 +1,4 @@
-"""The emulator's `vllm_version` rules against real vLLM answers (vllm-golden)."""
+"""The emulator's release rules (`vllm`) against real vLLM answers (vllm-golden)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from langchain_gptoss.testing import TirEmulator
 from langchain_gptoss.testing._errors import ApiError
 from langchain_gptoss.testing._release import Release
+from langchain_gptoss.testing._releases import DEFAULT_RELEASE, TABLE, profile
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete
 from tests.golden import request_answers
 
@@ -20,7 +21,7 @@ RELEASES = sorted(GOLDEN["answers"], key=lambda text: Release.parse(text).parts)
 CASES = sorted(GOLDEN["bodies"])
 
 
-def answer(body: dict[str, Any], version: str | None) -> ApiError | JsonAnswer:
+def answer(body: dict[str, Any], version: str) -> ApiError | JsonAnswer:
     settings = Settings(
         model="gpt_oss_120b",
         era="both",
@@ -29,7 +30,7 @@ def answer(body: dict[str, Any], version: str | None) -> ApiError | JsonAnswer:
         tokens_per_chunk=1,
         force_include_usage=False,
         responder=None,
-        release=None if version is None else Release.parse(version),
+        profile=profile(version),
     )
     result = complete(body, settings, request_id="chatcmpl-1", created=0)
     assert isinstance(result, ApiError | JsonAnswer)
@@ -86,13 +87,64 @@ def test_list_tool_content_is_glued_from_0_11_1() -> None:
     assert "rain: yestemp: 4C" in content
 
 
-def test_without_a_version_the_defaults_stay() -> None:
+def test_without_a_version_the_default_release_plays() -> None:
+    """0.13.0: `tools: []` and list tool content served, no description refused."""
+    assert DEFAULT_RELEASE == "0.13.0"
+    assert TirEmulator().vllm == "0.13.0"
     body = GOLDEN["bodies"]
-    empty = answer(body["tools_empty_list"], None)
-    assert isinstance(empty, ApiError)
-    assert "`tools` must not be an empty array" in empty.payload["error"]["message"]
-    assert isinstance(answer(body["tool_loop_list_content"], None), JsonAnswer)
-    assert isinstance(answer(body["tool_without_description"], None), JsonAnswer)
+    assert isinstance(answer(body["tools_empty_list"], DEFAULT_RELEASE), JsonAnswer)
+    listed = answer(body["tool_loop_list_content"], DEFAULT_RELEASE)
+    assert isinstance(listed, JsonAnswer)
+    nameless = answer(body["tool_without_description"], DEFAULT_RELEASE)
+    assert isinstance(nameless, ApiError)
+
+
+def test_the_table_has_one_row_per_profile_attribute() -> None:
+    names = [row.name for row in TABLE]
+    assert len(set(names)) == len(names)
+    played = profile("0.13.0")
+    for row in TABLE:
+        assert getattr(played, row.name) == row.value((0, 13, 0))
+        assert row.source
+        starts = [since for since, _ in row.steps]
+        assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize(
+    ("version", "name", "value"),
+    [
+        ("0.10.2", "reasoning_field", "reasoning_content"),
+        ("0.11.1", "reasoning_field", "both"),
+        ("0.16.0", "reasoning_field", "reasoning"),
+        ("0.12.9", "input_reasoning_keys", ()),
+        ("0.15.1", "input_reasoning_keys", ("reasoning", "reasoning_content")),
+        ("0.21.0", "input_reasoning_keys", ("reasoning",)),
+        ("0.22.0", "input_reasoning_keys", ("reasoning", "reasoning_content")),
+        ("0.12.0", "tool_message_key", "name"),
+        ("0.13.0", "tool_message_key", "tool_call_id"),
+        ("0.22.9", "system_as_instructions", False),
+        ("0.23.0", "system_as_instructions", True),
+        ("0.11.2", "id_hex_digits", 32),
+        ("0.12.0", "id_hex_digits", 16),
+        ("0.17.0", "empty_stream_options_usage", True),
+        ("0.18.0", "empty_stream_options_usage", False),
+        ("0.10.2", "tool_args_in_content", True),
+        ("0.11.0", "tool_args_in_content", False),
+        ("0.13.0", "exceptions_as_200", False),
+        ("0.15.1", "exceptions_as_200", True),
+        ("0.16.0", "exceptions_as_200", True),
+        ("0.20.1", "exceptions_as_200", False),
+        ("0.20.1", "prompt_text_key", False),
+        ("0.21.0", "prompt_text_key", True),
+        ("0.17.1", "overflow_message", "max_tokens"),
+        ("0.18.0", "overflow_message", "input_length"),
+        ("0.15.1", "max_tokens_over_window_rejected", False),
+        ("0.16.0", "max_tokens_over_window_rejected", True),
+        ("0.16.1", "max_tokens_over_window_rejected", False),
+    ],
+)
+def test_profile_values(version: str, name: str, value: object) -> None:
+    assert getattr(profile(version), name) == value
 
 
 @pytest.mark.parametrize(
@@ -114,16 +166,16 @@ def test_release_numbers_parse(text: str, parts: tuple[int, int, int]) -> None:
 
 @pytest.mark.parametrize("text", ["0.24.0rc1", "latest", "", "0", 20])
 def test_other_versions_are_refused(text: Any) -> None:
-    with pytest.raises(ValueError, match="vllm_version must be a vLLM release"):
+    with pytest.raises(ValueError, match="vllm must be a vLLM release"):
         Release.parse(text)
-    with pytest.raises(ValueError, match="vllm_version must be a vLLM release"):
-        TirEmulator(vllm_version=text)
+    with pytest.raises(ValueError, match="vllm must be a vLLM release"):
+        TirEmulator(vllm=text)
 
 
 def test_the_knob_is_a_plain_attribute() -> None:
-    emulator = TirEmulator(vllm_version="v0.20.1")
-    assert emulator.vllm_version == "0.20.1"
-    assert emulator.vllm_release == Release((0, 20, 1))
-    emulator.vllm_version = None
-    assert emulator.vllm_release is None
-    assert TirEmulator().vllm_version is None
+    emulator = TirEmulator(vllm="v0.20.1")
+    assert emulator.vllm == "0.20.1"
+    assert emulator.profile.release == Release((0, 20, 1))
+    assert emulator.profile.empty_tools_rejected
+    emulator.vllm = "0.16.0"
+    assert not emulator.profile.empty_tools_rejected
