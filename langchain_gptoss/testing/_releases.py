@@ -271,6 +271,51 @@ TABLE: tuple[Row, ...] = (
         "§2.b `finish_reason`; requests/0.20.1 vs 0.26.0 `tool_choice_named`",
     ),
     Row(
+        "empty_reasoning_delta",
+        ((_OLDEST, True), ((0, 14, 0), False)),
+        "§2.c (empty deltas); responses/0.13.0 vs 0.15.1 `plain` stream (0.14 not run)",
+    ),
+    Row(
+        "empty_content_delta",
+        ((_OLDEST, True), ((0, 21, 0), False)),
+        "§2.c (empty deltas); responses/0.20.1 vs 0.26.0 `plain` stream (0.21 not run)",
+    ),
+    Row(
+        "stream_chunk_extra_keys",
+        ((_OLDEST, ()), ((0, 33, 0), ("kv_transfer_params",))),
+        "§2.c (exclude_unset keys); responses/0.33.0 `plain` stream",
+    ),
+    Row(
+        "stream_finish_extra_keys",
+        ((_OLDEST, ()), ((0, 33, 0), ("weight_versions",))),
+        "§2.c (exclude_unset keys); responses/0.33.0 `plain` stream",
+    ),
+    Row(
+        "force_usage_honoured",
+        ((_OLDEST, False), ((0, 11, 1), True)),
+        "§2.c; responses/0.11.0 vs 0.11.2 `server_force_include_usage` "
+        "(--enable-force-include-usage has no effect on the stream before)",
+    ),
+    Row(
+        "forced_usage_continuous",
+        ((_OLDEST, False), ((0, 17, 0), True)),
+        "§2.c; responses/0.16.0 vs 0.20.1 `server_force_include_usage` "
+        "(usage on every chunk; 0.17 not run)",
+    ),
+    Row(
+        "stream_unparsed_call",
+        ((_OLDEST, "parsed"), ((0, 21, 0), "dropped")),
+        "§2.c (without --tool-call-parser the stream still parses the call up "
+        "to 0.20; later it drops it, `stop` + stop_reason 200012); "
+        "responses/0.20.1 vs 0.26.0 `server_without_tool_parser` (0.21 not run)",
+    ),
+    Row(
+        "stream_preamble_dropped",
+        ((_OLDEST, True), ((0, 13, 0), False)),
+        "§2.c; responses/0.11.2 vs 0.13.0 `preamble_then_tool_call` stream "
+        "(the preamble before a call is not streamed)",
+    ),
+    Row(
         "max_tokens_over_window_rejected",
         ((_OLDEST, False), ((0, 16, 0), True), ((0, 16, 1), False)),
         "§2.e; requests/0.16.0 `max_tokens_beyond_context`",
@@ -315,6 +360,14 @@ class Profile:
     empty_tool_calls_dropped: bool
     reasoning_tokens_reported: bool
     named_choice_finishes_stop: bool
+    empty_reasoning_delta: bool
+    empty_content_delta: bool
+    stream_chunk_extra_keys: tuple[str, ...]
+    stream_finish_extra_keys: tuple[str, ...]
+    force_usage_honoured: bool
+    forced_usage_continuous: bool
+    stream_unparsed_call: Literal["parsed", "dropped"]
+    stream_preamble_dropped: bool
     max_tokens_over_window_rejected: bool
 
     def since(self, major: int, minor: int, patch: int = 0) -> bool:

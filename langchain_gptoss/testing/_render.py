@@ -40,6 +40,22 @@ class BodyKeys:
 
 
 @dataclass(frozen=True)
+class StreamKeys:
+    """Chunks and keys of a stream that come and go with the release (§2.c)."""
+
+    empty_reasoning_delta: bool = True
+    """An empty reasoning delta opens the analysis channel (up to 0.13)."""
+    empty_content_delta: bool = True
+    """An empty content delta opens the final channel (up to 0.20)."""
+    role_extras: tuple[str, ...] = ("prompt_token_ids",)
+    """Top-level null keys of the role chunk."""
+    chunk_extras: tuple[str, ...] = ()
+    """Top-level null keys of every later choice chunk (0.33)."""
+    finish_extras: tuple[str, ...] = ()
+    """Null keys of the finishing choice (0.33)."""
+
+
+@dataclass(frozen=True)
 class Shape:
     """Everything besides the outcomes that decides the JSON of one response."""
 
@@ -62,6 +78,8 @@ class Shape:
     """Non-streamed arguments re-serialized (from 0.11.0), else the raw text."""
     body_keys: BodyKeys = BodyKeys()
     """The release's extra and dropped keys of the non-streamed body."""
+    stream_keys: StreamKeys = StreamKeys()
+    """The release's extra and dropped chunks and keys of a stream."""
 
 
 # One shared encoder: json.dumps() with options builds a new one per call.
@@ -116,15 +134,19 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
     }
 
 
-def _pieces(outcome: Outcome, show_reasoning: bool) -> list[Piece]:
+def _pieces(
+    outcome: Outcome, show_reasoning: bool, keys: StreamKeys = StreamKeys()
+) -> list[Piece]:
     pieces: list[Piece] = []
     reasoning = outcome.reasoning or []
     if outcome.reasoning is not None and show_reasoning:
-        pieces.append(Piece("r", "", None))
+        if keys.empty_reasoning_delta:
+            pieces.append(Piece("r", "", None))
         pieces += [Piece("r", token, n) for n, token in enumerate(reasoning)]
     position = len(reasoning)
     if outcome.content is not None:
-        pieces.append(Piece("c", "", None))
+        if keys.empty_content_delta:
+            pieces.append(Piece("c", "", None))
         pieces += [Piece("c", t, position + n) for n, t in enumerate(outcome.content)]
         position += len(outcome.content)
     for call, out in enumerate(outcome.calls):
@@ -291,16 +313,20 @@ def _choice_chunks(
         role["reasoning_content"] = None
     first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
 
-    def finish(choice: bytes, generated: int) -> bytes:
-        if not continuous:
-            return choice + b"]}"
-        usage = _dump(_usage(shape.prompt_tokens, generated))
-        return b'%b],"usage":%b}' % (choice, usage)
+    keys = shape.stream_keys
+    reasoning = len(outcome.reasoning or [])
+    role_tail, chunk_tail = _nulls(keys.role_extras), _nulls(keys.chunk_extras)
 
-    yield finish(_ENCODE(first).encode(), 0)
+    def finish(choice: bytes, generated: int, nulls: bytes = chunk_tail) -> bytes:
+        if not continuous:
+            return b"%b]%b}" % (choice, nulls)
+        usage = _dump(_stream_usage(shape, generated, reasoning))
+        return b'%b],"usage":%b%b}' % (choice, usage, nulls)
+
+    yield finish(_ENCODE(first).encode(), 0, role_tail)
     # Hidden reasoning is still generated and billed (include_reasoning=false).
     generated = 0 if shape.show_reasoning else len(outcome.reasoning or [])
-    found = groups(_pieces(outcome, shape.show_reasoning), shape.era, size)
+    found = groups(_pieces(outcome, shape.show_reasoning, keys), shape.era, size)
     for chunk, bumped in layout(found, shape.tool_stream_quirks):
         pieces = [piece for group in chunk for piece in group]
         logprobs = b"null" if (lp := _logprobs(shape, pieces)) is None else _dump(lp)
@@ -325,7 +351,35 @@ def _choice_chunks(
     }
     if shape.token_ids_key:
         last["token_ids"] = None
+    for key in keys.finish_extras:
+        last[key] = None
     yield finish(_dump(last), outcome.completion_tokens)
+
+
+def _stream_usage(shape: Shape, generated: int, reasoning: int) -> dict[str, Any]:
+    """A stream's usage; from 0.28 with the reasoning tokens (§2.c iii)."""
+    usage: dict[str, Any] = _usage(shape.prompt_tokens, generated)
+    if shape.body_keys.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return usage
+
+
+def _fingerprint_last(events: Iterator[bytes], fingerprint: str) -> Iterator[bytes]:
+    """Without a usage chunk the last chunk carries ``system_fingerprint`` (0.21+)."""
+    previous = None
+    for event in events:
+        if previous is not None:
+            yield previous
+        previous = event
+    if previous is not None:
+        cut = previous.rindex(b"]") + 1
+        value = _ENCODE(fingerprint).encode()
+        yield b'%b,"system_fingerprint":%b%b' % (previous[:cut], value, previous[cut:])
+
+
+def _nulls(keys: tuple[str, ...]) -> bytes:
+    """Encode ``,"key":null`` for each key."""
+    return b"".join(b',"%b":null' % key.encode() for key in keys)
 
 
 def stream(
@@ -349,10 +403,26 @@ def stream(
         _choice_chunks(shape, i, outcome, continuous, max(1, tokens_per_chunk))
         for i, outcome in enumerate(outcomes)
     ]
+    fingerprint = shape.body_keys.fingerprint
     # Choices interleave one chunk at a time, as vLLM emits them per engine step.
-    for step in zip_longest(*per_choice):
-        yield from (prefix + choice for choice in step if choice is not None)
+    events = (
+        prefix + choice
+        for step in zip_longest(*per_choice)
+        for choice in step
+        if choice is not None
+    )
+    if include_usage or fingerprint is None:
+        yield from events
+    else:
+        yield from _fingerprint_last(events, fingerprint)
     if include_usage:
         used = sum(outcome.completion_tokens for outcome in outcomes)
-        usage = {**envelope, "choices": [], "usage": _usage(shape.prompt_tokens, used)}
+        reasoning = sum(len(outcome.reasoning or []) for outcome in outcomes)
+        usage = {
+            **envelope,
+            "choices": [],
+            "usage": _stream_usage(shape, used, reasoning),
+        }
+        if fingerprint is not None:
+            usage["system_fingerprint"] = fingerprint
         yield _dump(usage)

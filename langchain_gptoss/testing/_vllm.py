@@ -10,7 +10,13 @@ from langchain_gptoss.testing._answer import Outcome, generate
 from langchain_gptoss.testing._billing import prompt_tokens
 from langchain_gptoss.testing._errors import ApiError, vllm_error
 from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
-from langchain_gptoss.testing._render import BodyKeys, Shape, completion, stream
+from langchain_gptoss.testing._render import (
+    BodyKeys,
+    Shape,
+    StreamKeys,
+    completion,
+    stream,
+)
 from langchain_gptoss.testing._tools import Habits, model_reply
 from langchain_gptoss.testing._types import Reply
 from langchain_gptoss.testing._validate import invalid, validate
@@ -125,6 +131,21 @@ def _unparsed(outcome: Outcome, *, shown: bool) -> Outcome:
     )
 
 
+def _release_outcome(
+    outcome: Outcome, release: Profile, *, streamed: bool, parser: bool
+) -> Outcome:
+    """Apply the release's handling of unparsed calls and preambles (§2.b, §2.c)."""
+    if not parser and not streamed:
+        outcome = _unparsed(outcome, shown=release.unparsed_call_in_content)
+    elif not parser and release.stream_unparsed_call == "dropped" and outcome.calls:
+        outcome = replace(outcome, finish_reason="stop", calls=())
+    if not streamed and release.preamble_into_reasoning:
+        return _preamble_in_reasoning(outcome)
+    if streamed and release.stream_preamble_dropped and outcome.calls:
+        return replace(outcome, content=None)
+    return outcome
+
+
 def _preamble_in_reasoning(outcome: Outcome) -> Outcome:
     """Up to 0.12 all but the last message are joined into reasoning (§2.b)."""
     if not outcome.calls or outcome.content is None:
@@ -134,14 +155,21 @@ def _preamble_in_reasoning(outcome: Outcome) -> Outcome:
 
 
 def _usage_flags(
-    body: dict[str, Any], force: bool, *, default: bool
+    body: dict[str, Any], force: bool, release: Profile
 ) -> tuple[bool, bool]:
-    """Mirror vLLM: ``{}`` means ``include_usage`` on up to 0.17, off from 0.18."""
+    """Mirror vLLM: ``{}`` means ``include_usage`` on up to 0.17, off from 0.18.
+
+    A forced usage is ignored up to 0.11.0 and continuous from 0.17 (§2.c).
+    """
+    force = force and release.force_usage_honoured
+    forced_continuous = force and release.forced_usage_continuous
     options = body.get("stream_options")
     if not isinstance(options, dict):
-        return force, False
+        return force, forced_continuous
+    default = release.empty_stream_options_usage
     include = bool(options.get("include_usage", default)) or force
-    return include, include and bool(options.get("continuous_usage_stats"))
+    continuous = bool(options.get("continuous_usage_stats")) or forced_continuous
+    return include, include and continuous
 
 
 def _body_keys(release: Profile) -> BodyKeys:
@@ -152,6 +180,17 @@ def _body_keys(release: Profile) -> BodyKeys:
         choice_extras=release.choice_extra_keys,
         drop_empty_tool_calls=release.empty_tool_calls_dropped,
         reasoning_tokens=release.reasoning_tokens_reported,
+    )
+
+
+def _stream_keys(release: Profile) -> StreamKeys:
+    role = ("prompt_token_ids", "prompt_text") if release.prompt_text_key else None
+    return StreamKeys(
+        empty_reasoning_delta=release.empty_reasoning_delta,
+        empty_content_delta=release.empty_content_delta,
+        role_extras=role or ("prompt_token_ids",),
+        chunk_extras=release.stream_chunk_extra_keys,
+        finish_extras=release.stream_finish_extra_keys,
     )
 
 
@@ -194,11 +233,12 @@ def complete(
         return ApiError(500, vllm_error(message, "Internal Server Error", 500))
     outcomes: list[Outcome] = [generate(r, budget=budget, stops=stops) for r in replies]
     release, streamed = settings.profile, bool(body.get("stream"))
-    if not settings.tool_parser:
-        shown = streamed or release.unparsed_call_in_content
-        outcomes = [_unparsed(outcome, shown=shown) for outcome in outcomes]
-    if release.preamble_into_reasoning and not streamed:
-        outcomes = [_preamble_in_reasoning(outcome) for outcome in outcomes]
+    outcomes = [
+        _release_outcome(
+            outcome, release, streamed=streamed, parser=settings.tool_parser
+        )
+        for outcome in outcomes
+    ]
     if settings.profile.named_choice_finishes_stop and isinstance(
         body.get("tool_choice"), dict
     ):
@@ -218,13 +258,12 @@ def complete(
         id_hex_digits=settings.profile.id_hex_digits,
         redump_arguments=settings.profile.arguments_redumped,
         body_keys=_body_keys(settings.profile),
+        stream_keys=_stream_keys(settings.profile),
     )
     if not body.get("stream"):
         return JsonAnswer(completion(shape, outcomes))
     include, continuous = _usage_flags(
-        body,
-        settings.force_include_usage,
-        default=settings.profile.empty_stream_options_usage,
+        body, settings.force_include_usage, settings.profile
     )
     events = stream(
         shape,
