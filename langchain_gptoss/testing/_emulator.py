@@ -43,13 +43,15 @@ class TirEmulator:
 
     Behaviours the release decides can still be forced, for tests:
     ``reasoning_field`` (the era of the reasoning field names),
-    ``leak_tool_args_into_content`` (0.10.2's bug) and
-    ``require_tool_message_name`` (tool results resolved by ``name``, ≤ 0.12);
+    ``leak_tool_args_into_content`` (0.10.2's bug),
+    ``require_tool_message_name`` (tool results resolved by ``name``, ≤ 0.12) and
+    ``tool_stream_quirks`` (same-index pairs, reasoning sharing the opener's
+    delta, index bump: seen live, off in every release's row);
     ``None`` leaves them to the release. Knobs for what depends on the deployment
     rather than the release (protocol §2.b, §2.c, §3): ``tool_parser=False``
-    (server without ``--tool-call-parser``: the call's JSON in ``content``),
-    ``tokens_per_chunk``, ``force_include_usage``, ``tool_stream_quirks``
-    (same-index pairs, reasoning sharing the opener's delta, index bump),
+    (server without ``--tool-call-parser``: the call's JSON in the body's
+    ``content`` up to 0.16; streams still parse it up to 0.20, drop it later),
+    ``tokens_per_chunk``, ``force_include_usage``,
     ``ignore_required_tool_choice`` (0.20.1), ``legacy_tool_choice_none`` (before
     PR #30867) and ``flaky_structured_output`` (cut-off JSON). ``also_serves``
     names further GenAI slugs answered at their own paths, as TIR hosts several
@@ -90,7 +92,7 @@ class TirEmulator:
         split_writes: bool = False,
         force_include_usage: bool = False,
         tool_parser: bool = True,
-        tool_stream_quirks: bool = False,
+        tool_stream_quirks: bool | None = None,
         leak_tool_args_into_content: bool | None = None,
         ignore_required_tool_choice: bool = False,
         legacy_tool_choice_none: bool = False,
@@ -117,7 +119,7 @@ class TirEmulator:
         self.split_writes = split_writes
         self.force_include_usage = force_include_usage
         self.tool_parser = tool_parser
-        self.tool_stream_quirks = tool_stream_quirks
+        self.tool_stream_quirks: bool | None = tool_stream_quirks
         self.leak_tool_args_into_content = leak_tool_args_into_content
         self.ignore_required_tool_choice = ignore_required_tool_choice
         self.legacy_tool_choice_none = legacy_tool_choice_none

@@ -316,6 +316,13 @@ TABLE: tuple[Row, ...] = (
         "(the preamble before a call is not streamed)",
     ),
     Row(
+        "tool_stream_quirks",
+        ((_OLDEST, False),),
+        "§2.c (ii) (same-index pair with `type` repeated, reasoning in the "
+        "opener's delta, index bump: observed live, reproduced by no release "
+        "run in tool_streams/X.json at 1 token per step)",
+    ),
+    Row(
         "max_tokens_over_window_rejected",
         ((_OLDEST, False), ((0, 16, 0), True), ((0, 16, 1), False)),
         "§2.e; requests/0.16.0 `max_tokens_beyond_context`",
@@ -368,6 +375,7 @@ class Profile:
     forced_usage_continuous: bool
     stream_unparsed_call: Literal["parsed", "dropped"]
     stream_preamble_dropped: bool
+    tool_stream_quirks: bool
     max_tokens_over_window_rejected: bool
 
     def since(self, major: int, minor: int, patch: int = 0) -> bool:

@@ -120,6 +120,7 @@ def _settings(emu: TirEmulator, model: str) -> Settings:
     release = emu.profile
     leak = emu.leak_tool_args_into_content
     by_name = emu.require_tool_message_name
+    quirks = emu.tool_stream_quirks
     return Settings(
         model=model,
         era=emu.reasoning_field or release.reasoning_field,
@@ -138,7 +139,7 @@ def _settings(emu: TirEmulator, model: str) -> Settings:
         ),
         tool_parser=emu.tool_parser,
         leak_tool_args=release.tool_args_in_content if leak is None else leak,
-        tool_stream_quirks=emu.tool_stream_quirks,
+        tool_stream_quirks=(release.tool_stream_quirks if quirks is None else quirks),
         profile=release,
     )
 

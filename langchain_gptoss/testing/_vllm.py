@@ -41,7 +41,8 @@ class Settings:
     habits: Habits = field(default_factory=Habits)
     tool_parser: bool = True
     leak_tool_args: bool = False
-    tool_stream_quirks: bool = False
+    tool_stream_quirks: bool | None = None
+    """None: the release's row (``Profile.tool_stream_quirks``)."""
     profile: Profile = field(default_factory=lambda: profile(DEFAULT_RELEASE))
     """The vLLM release played (``vllm``) and what it does."""
     harmony_date: str | None = None
@@ -254,7 +255,11 @@ def complete(
         show_reasoning=body.get("include_reasoning") is not False,
         top_logprobs=int(top) if body.get("logprobs") else None,
         leak_tool_args=settings.leak_tool_args,
-        tool_stream_quirks=settings.tool_stream_quirks,
+        tool_stream_quirks=(
+            settings.profile.tool_stream_quirks
+            if settings.tool_stream_quirks is None
+            else settings.tool_stream_quirks
+        ),
         id_hex_digits=settings.profile.id_hex_digits,
         redump_arguments=settings.profile.arguments_redumped,
         body_keys=_body_keys(settings.profile),
