@@ -16,6 +16,10 @@ from langchain_gptoss._clients import close_idle_pools
 from langchain_gptoss.testing import TirEmulator
 
 ERAS = ("reasoning_content", "both", "reasoning")
+# The release profiles the client is tested against end to end: the oldest gpt-oss
+# release with chat tool calls, each release where the wire changes for this
+# client, and the newest (README, "vLLM releases").
+SUPPORTED_RELEASES = ("0.10.2", "0.11.0", "0.13.0", "0.16.0", "0.20.1", "0.33.0")
 LIVE = bool(
     os.environ.get("GPTOSS_LIVE") == "1"
     and os.environ.get("E2E_TIR_ACCESS_TOKEN")
@@ -28,26 +32,35 @@ needs_emulator = pytest.mark.skipif(
 # A second GenAI slug the shared emulators serve, for per-call model overrides.
 SECOND_MODEL = "gpt_oss_20b"
 
-_emulators: dict[tuple[str, bool], TirEmulator] = {}
+_emulators: dict[tuple[str, bool | None, int], TirEmulator] = {}
 
 
-def shared_emulator(era: str, *, quirks: bool = False) -> TirEmulator:
-    """One emulator per era and quirk setting, started on first use, stopped at exit.
+def shared_emulator(
+    vllm: str, *, quirks: bool | None = None, tokens_per_chunk: int = 1
+) -> TirEmulator:
+    """One emulator per release profile, started on first use, stopped at exit.
 
-    `quirks` switches on vLLM's tool-call streaming quirks (protocol.md §2.c ii).
+    `quirks` forces vLLM's tool-call streaming quirks (protocol.md §2.c ii) on or
+    off (None: as the release does); `tokens_per_chunk` is the engine's tokens
+    per step, a property of the deployment.
     """
-    key = (era, quirks)
+    key = (vllm, quirks, tokens_per_chunk)
     if key not in _emulators:
-        emulator = TirEmulator(reasoning_field=era, also_serves=(SECOND_MODEL,))  # type: ignore[arg-type]
-        emulator.tool_stream_quirks = quirks
+        emulator = TirEmulator(
+            vllm=vllm, also_serves=(SECOND_MODEL,), tokens_per_chunk=tokens_per_chunk
+        )
+        if quirks is not None:
+            emulator.tool_stream_quirks = quirks
         _emulators[key] = emulator.start()
     return _emulators[key]
 
 
-def model_params(era: str, *, quirks: bool = False) -> dict[str, Any]:
+def model_params(
+    vllm: str, *, quirks: bool | None = None, tokens_per_chunk: int = 1
+) -> dict[str, Any]:
     if LIVE:
         return {"max_tokens": 4096, "reasoning_effort": "low"}
-    emulator = shared_emulator(era, quirks=quirks)
+    emulator = shared_emulator(vllm, quirks=quirks, tokens_per_chunk=tokens_per_chunk)
     return {
         "base_url": emulator.base_url,
         "api_key": emulator.token,
@@ -76,4 +89,11 @@ def _no_idle_pools() -> None:
 def emulator() -> Iterator[TirEmulator]:
     """A private emulator, for tests that inject faults or change settings."""
     with TirEmulator() as private:
+        yield private
+
+
+@pytest.fixture(params=SUPPORTED_RELEASES)
+def release_emulator(request: pytest.FixtureRequest) -> Iterator[TirEmulator]:
+    """A private emulator playing each supported vLLM release in turn."""
+    with TirEmulator(vllm=request.param) as private:
         yield private

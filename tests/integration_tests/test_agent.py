@@ -16,6 +16,13 @@ from tests.integration_tests.conftest import needs_emulator
 
 pytestmark = needs_emulator
 
+
+@pytest.fixture
+def emulator(release_emulator: TirEmulator) -> TirEmulator:
+    """Every test here runs against each supported vLLM release."""
+    return release_emulator
+
+
 QUESTION = "What is the weather in 'Paris'? Also add the numbers 2 and 3."
 
 

@@ -1,7 +1,11 @@
-"""langchain-tests' standard integration suite against every emulated server variant.
+"""langchain-tests' standard integration suite against every supported vLLM release.
 
-Each reasoning-field era runs with vLLM's tool-call streaming quirks off and on;
-one more class runs structured output through forced function calling.
+Each class plays one release profile of the emulator (its reasoning field names,
+ids, request rules and stream shapes, from `testing/_releases.py`): the oldest
+gpt-oss release with tool calls, each release where the wire changes for this
+client, and the newest. Two classes force vLLM's tool-call streaming quirks, one
+groups three tokens per engine step, and one runs structured output through
+forced function calling.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from tests.integration_tests.conftest import LIVE, SECOND_MODEL, model_params
 
 one_live_run = pytest.mark.skipif(
     LIVE,
-    reason="the live endpoint is a single server; TestReasoningContentEra covers it",
+    reason="the live endpoint is a single server; TestVllm0_10_2 covers it",
 )
 
 
 class _Standard(ChatModelIntegrationTests):
-    era = "both"
-    quirks = False
+    vllm = "0.13.0"
+    quirks: bool | None = None
+    tokens_per_chunk = 1
 
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
@@ -31,7 +36,9 @@ class _Standard(ChatModelIntegrationTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return model_params(self.era, quirks=self.quirks)
+        return model_params(
+            self.vllm, quirks=self.quirks, tokens_per_chunk=self.tokens_per_chunk
+        )
 
     @property
     def supports_json_mode(self) -> bool:
@@ -43,49 +50,71 @@ class _Standard(ChatModelIntegrationTests):
         return None if LIVE else SECOND_MODEL
 
 
-class TestReasoningContentEra(_Standard):
-    """vLLM 0.10.2-0.11.0: `reasoning_content` only."""
+class TestVllm0_10_2(_Standard):  # noqa: N801 - named after the release
+    """`reasoning_content` only, tool results by `name`, arguments copied into
+    the answer's content, list tool content and tools without description refused."""
 
-    era = "reasoning_content"
+    vllm = "0.10.2"
 
 
 @one_live_run
-class TestReasoningContentEraQuirks(_Standard):
-    era = "reasoning_content"
+class TestVllm0_10_2Quirks(_Standard):  # noqa: N801
+    vllm = "0.10.2"
     quirks = True
 
 
 @one_live_run
-class TestBothFieldsEra(_Standard):
-    """vLLM ~0.11.1-0.15: `reasoning` and its `reasoning_content` mirror."""
+class TestVllm0_11_0(_Standard):  # noqa: N801
+    """The last `reasoning_content`-only release; 32-hex ids."""
 
-    era = "both"
+    vllm = "0.11.0"
 
 
 @one_live_run
-class TestBothFieldsEraQuirks(_Standard):
-    era = "both"
+class TestVllm0_13_0(_Standard):  # noqa: N801
+    """Both reasoning fields, 16-hex ids, tool results by `tool_call_id`."""
+
+    vllm = "0.13.0"
+
+
+@one_live_run
+class TestVllm0_16_0(_Standard):  # noqa: N801
+    """`reasoning` only; some errors as HTTP 200; `max_tokens` over the window refused."""
+
+    vllm = "0.16.0"
+
+
+@one_live_run
+class TestVllm0_20_1(_Standard):  # noqa: N801
+    """`tools: []` refused, no usage for `stream_options: {}`, index bump on finish."""
+
+    vllm = "0.20.1"
+
+
+@one_live_run
+class TestVllm0_20_1Quirks(_Standard):  # noqa: N801
+    vllm = "0.20.1"
     quirks = True
 
 
 @one_live_run
-class TestReasoningEra(_Standard):
-    """vLLM 0.16+: `reasoning` only."""
+class TestVllm0_33_0(_Standard):  # noqa: N801
+    """The newest: `prompt_text`, fingerprints, 0.33's error style."""
 
-    era = "reasoning"
+    vllm = "0.33.0"
 
 
 @one_live_run
-class TestReasoningEraQuirks(_Standard):
-    era = "reasoning"
-    quirks = True
+class TestVllm0_33_0ThreeTokensAStep(_Standard):  # noqa: N801
+    vllm = "0.33.0"
+    tokens_per_chunk = 3
 
 
 @one_live_run
 class TestFunctionCallingStructuredOutput(_Standard):
     """Structured output through a forced tool call instead of guided decoding."""
 
-    era = "reasoning"
+    vllm = "0.20.1"
     quirks = True
 
     @property
