@@ -29,13 +29,12 @@ from langchain_gptoss.testing._errors import ApiError
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._types import Reply, ToolCall
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, StreamAnswer, complete
+from tests.emulator_golden import line_diff, shape
 from tests.golden import RELEASES, bodies, load
 
 _TAIL = re.compile(
     r'\n\n  File "[^"]*", line \d+, in create_chat_completion\n.*\Z', re.DOTALL
 )
-_FINGERPRINT = re.compile(r"vllm-[0-9.]+-(?:[0-9a-f]{8}|nohash)")
-_FIXED = ("object", "model", "role", "type", "finish_reason", "stop_reason", "index")
 
 
 def _script(body: dict[str, Any]) -> Reply:
@@ -77,32 +76,6 @@ def _answer(body: Any, release: str) -> ApiError | JsonAnswer | StreamAnswer:
     return complete(body, settings, request_id=f"chatcmpl-{digits}", created=0)
 
 
-def _shape(value: Any, path: str, out: list[str]) -> None:
-    """Describe keys at every level and the fixed values, ids by format."""
-    if isinstance(value, dict):
-        out.append(f"{path}{{{','.join(value)}}}")
-        for key, item in value.items():
-            if key == "id" and isinstance(item, str):
-                kind = "tool" if item.startswith("chatcmpl-tool-") else "id"
-                out.append(f"{path}.id~{kind}:{len(item)}")
-            elif key == "system_fingerprint" and isinstance(item, str):
-                out.append(f"{path}.{key}~{bool(_FINGERPRINT.fullmatch(item))}")
-            elif key in _FIXED:
-                out.append(f"{path}.{key}={item!r}")
-            elif key in {"bytes", "token", "logprob"}:
-                out.append(f"{path}.{key}:{type(item).__name__}")
-            else:
-                _shape(item, f"{path}.{key}", out)
-    elif isinstance(value, list) and path.endswith("logprobs.content"):
-        # One entry per generated token: the count is the tokenizer's, so only
-        # the first entry's shape is compared.
-        _shape(value[0], f"{path}[0]", out)
-    elif isinstance(value, list):
-        out.append(f"{path}[{len(value)}]")
-        for i, item in enumerate(value):
-            _shape(item, f"{path}[{i}]", out)
-
-
 def _differences(case: str, release: str) -> list[str]:
     golden = load("requests", release)["results"][case]
     got = _answer(bodies()[case], release)
@@ -127,11 +100,9 @@ def _differences(case: str, release: str) -> list[str]:
         return [] if usage == want_usage else [f"usage chunk {usage} != {want_usage}"]
     mine: list[str] = []
     theirs: list[str] = []
-    _shape(json.loads(got.body), "", mine)
-    _shape(golden["response"], "", theirs)
-    return [f"-{line}" for line in theirs if line not in mine] + [
-        f"+{line}" for line in mine if line not in theirs
-    ]
+    shape(json.loads(got.body), "", mine)
+    shape(golden["response"], "", theirs)
+    return line_diff(theirs, mine)
 
 
 CASES = sorted(bodies())

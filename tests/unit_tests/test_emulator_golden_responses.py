@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._types import Reply, ToolCall
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete
+from tests.emulator_golden import line_diff, shape
 from tests.golden import RELEASES, load
 
 _MESSAGE = re.compile(
@@ -27,8 +27,6 @@ _MESSAGE = re.compile(
     re.DOTALL,
 )
 _VALUES = ("content", "reasoning", "reasoning_content", "name", "arguments")
-_FIXED = ("object", "model", "role", "type", "finish_reason", "stop_reason", "index")
-_FINGERPRINT = re.compile(r"vllm-[0-9.]+-(?:[0-9a-f]{8}|nohash)")
 
 
 def reply_of(script: str) -> Reply:
@@ -42,29 +40,6 @@ def reply_of(script: str) -> Reply:
         else:
             content = (content or "") + text
     return Reply(reasoning, content, tuple(calls))
-
-
-def _shape(value: Any, path: str, out: list[str]) -> None:
-    if isinstance(value, dict):
-        out.append(f"{path}{{{','.join(value)}}}")
-        for key, item in value.items():
-            if key == "id" and isinstance(item, str):
-                kind = "tool" if item.startswith("chatcmpl-tool-") else "id"
-                out.append(f"{path}.id~{kind}:{len(item)}")
-            elif key == "system_fingerprint" and isinstance(item, str):
-                out.append(f"{path}.{key}~{bool(_FINGERPRINT.fullmatch(item))}")
-            elif key in _FIXED or key in _VALUES:
-                out.append(f"{path}.{key}={item!r}")
-            elif key in {"bytes", "token", "logprob"}:
-                out.append(f"{path}.{key}:{type(item).__name__}")
-            else:
-                _shape(item, f"{path}.{key}", out)
-    elif isinstance(value, list) and path.endswith("logprobs.content"):
-        _shape(value[0], f"{path}[0]", out)  # one per token: the tokenizer's count
-    elif isinstance(value, list):
-        out.append(f"{path}[{len(value)}]")
-        for i, item in enumerate(value):
-            _shape(item, f"{path}[{i}]", out)
 
 
 def differences(release: str, name: str) -> list[str]:
@@ -90,11 +65,9 @@ def differences(release: str, name: str) -> list[str]:
     assert isinstance(got, JsonAnswer)
     mine: list[str] = []
     theirs: list[str] = []
-    _shape(json.loads(got.body), "", mine)
-    _shape(scenario["non_stream"], "", theirs)
-    return [f"-{line}" for line in theirs if line not in mine] + [
-        f"+{line}" for line in mine if line not in theirs
-    ]
+    shape(json.loads(got.body), "", mine, _VALUES)
+    shape(scenario["non_stream"], "", theirs, _VALUES)
+    return line_diff(theirs, mine)
 
 
 SCENARIOS = [

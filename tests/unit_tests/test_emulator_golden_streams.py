@@ -16,8 +16,9 @@ import pytest
 
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._vllm import Settings, StreamAnswer, complete
+from tests.emulator_golden import line_diff, shape
 from tests.golden import RELEASES, load
-from tests.unit_tests.test_emulator_golden_responses import _shape, reply_of
+from tests.unit_tests.test_emulator_golden_responses import _VALUES, reply_of
 
 
 def _settings(release: str, scenario: dict[str, Any]) -> Settings:
@@ -106,7 +107,7 @@ def _lines(events: list[Any]) -> list[str]:
     for number, event in enumerate(merged(events)):
         if isinstance(event, dict):
             shown = {key: value for key, value in event.items() if key != "created"}
-            _shape(shown, f"[{number}]", out)
+            shape(shown, f"[{number}]", out, _VALUES)
         else:
             out.append(f"[{number}]={event!r}")
     return out
@@ -117,9 +118,7 @@ def differences(release: str, name: str) -> list[str]:
     scenario = load("responses", release)["scenarios"][name]
     mine = _lines(_events(release, scenario))
     theirs = _lines(scenario["stream"])
-    return [f"-{line}" for line in theirs if line not in mine] + [
-        f"+{line}" for line in mine if line not in theirs
-    ]
+    return line_diff(theirs, mine)
 
 
 SCENARIOS = [

@@ -17,8 +17,9 @@ import pytest
 
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._vllm import Settings, StreamAnswer, complete
+from tests.emulator_golden import line_diff, shape
 from tests.golden import RELEASES, load
-from tests.unit_tests.test_emulator_golden_responses import _shape, reply_of
+from tests.unit_tests.test_emulator_golden_responses import _VALUES, reply_of
 from tests.unit_tests.test_emulator_golden_streams import merged
 
 SEQUENCES = tuple(load("tool_streams", RELEASES[0])["sequences"])
@@ -62,7 +63,7 @@ def _lines(chunks: list[Any]) -> list[str]:
     out: list[str] = []
     for number, chunk in enumerate(merged([_wrapped(c) for c in chunks])):
         if isinstance(chunk, dict):
-            _shape(chunk, f"[{number}]", out)
+            shape(chunk, f"[{number}]", out, _VALUES)
         else:
             out.append(f"[{number}]={chunk!r}")
     return out
@@ -84,9 +85,7 @@ def differences(release: str, name: str, steps: str) -> list[str]:
     sequence = load("tool_streams", release)["sequences"][name]
     theirs = _lines(sequence["tokens_per_step"][steps]["chunks"])
     mine = _lines(emulated(release, name, int(steps)))
-    return [f"-{line}" for line in theirs if line not in mine] + [
-        f"+{line}" for line in mine if line not in theirs
-    ]
+    return line_diff(theirs, mine)
 
 
 _STEPS = (
