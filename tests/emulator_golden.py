@@ -10,8 +10,38 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from langchain_gptoss.testing._types import Reply, ToolCall
+from tests.golden import RELEASES, load
+
 FINGERPRINT = re.compile(r"vllm-[0-9.]+-(?:[0-9a-f]{8}|nohash)")
 FIXED = ("object", "model", "role", "type", "finish_reason", "stop_reason", "index")
+# Compared by value in answers: the text and the calls a scripted model produced.
+VALUES = ("content", "reasoning", "reasoning_content", "name", "arguments")
+_MESSAGE = re.compile(
+    r"(?:<\|start\|>assistant)?<\|channel\|>(\w+)(?: to=functions\.(\w+))?"
+    r"(?: <\|constrain\|>json)?<\|message\|>(.*?)<\|(?:end|return|call)\|>",
+    re.DOTALL,
+)
+SCENARIOS = [
+    name
+    for name in load("responses", RELEASES[0])["scenarios"]
+    # The engine's own finish reason is not something a responder can script.
+    if name != "finish_reason_abort_from_engine"
+]
+"""The `responses/X.json` scenarios the emulator can be scripted to answer."""
+
+
+def reply_of(script: str) -> Reply:
+    """The `Reply` that makes the emulator generate the harmony `script`."""
+    reasoning, content, calls = "", None, []
+    for channel, function, text in _MESSAGE.findall(script):
+        if function:
+            calls.append(ToolCall(function, text))
+        elif channel == "analysis":
+            reasoning += text
+        else:
+            content = (content or "") + text
+    return Reply(reasoning, content, tuple(calls))
 
 
 def shape(value: Any, path: str, out: list[str], values: tuple[str, ...] = ()) -> None:
@@ -48,3 +78,11 @@ def line_diff(theirs: list[str], mine: list[str]) -> list[str]:
     return [f"-{line}" for line in theirs if line not in mine] + [
         f"+{line}" for line in mine if line not in theirs
     ]
+
+
+def assert_as_known(found: list[str], reason: str | None) -> None:
+    """No difference, unless KNOWN gives a `reason`; then one must remain."""
+    if reason is None:
+        assert found == []
+    else:
+        assert found, f"fixed now, drop it from KNOWN: {reason}"

@@ -29,7 +29,7 @@ from langchain_gptoss.testing._errors import ApiError
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._types import Reply, ToolCall
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, StreamAnswer, complete
-from tests.emulator_golden import line_diff, shape
+from tests.emulator_golden import assert_as_known, line_diff, shape
 from tests.golden import RELEASES, bodies, load
 
 _TAIL = re.compile(
@@ -126,11 +126,7 @@ three errors (`loc` `('body', 0, ...)`); the emulator reports the one that count
 @pytest.mark.parametrize("release", RELEASES)
 def test_golden_request(release: str, case: str) -> None:
     found = _differences(case, release)
-    reason = KNOWN.get((release, case))
-    if reason is None:
-        assert found == []
-    else:
-        assert found, f"fixed now, drop it from KNOWN: {reason}"
+    assert_as_known(found, KNOWN.get((release, case)))
 
 
 SERVED = [

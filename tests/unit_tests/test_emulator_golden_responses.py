@@ -11,35 +11,20 @@ the fixed fields, ids by format, and the values of `content`, `reasoning`,
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 from langchain_gptoss.testing._releases import profile
-from langchain_gptoss.testing._types import Reply, ToolCall
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete
-from tests.emulator_golden import line_diff, shape
-from tests.golden import RELEASES, load
-
-_MESSAGE = re.compile(
-    r"(?:<\|start\|>assistant)?<\|channel\|>(\w+)(?: to=functions\.(\w+))?"
-    r"(?: <\|constrain\|>json)?<\|message\|>(.*?)<\|(?:end|return|call)\|>",
-    re.DOTALL,
+from tests.emulator_golden import (
+    SCENARIOS,
+    VALUES,
+    assert_as_known,
+    line_diff,
+    reply_of,
+    shape,
 )
-_VALUES = ("content", "reasoning", "reasoning_content", "name", "arguments")
-
-
-def reply_of(script: str) -> Reply:
-    """The `Reply` that makes the emulator generate `script`."""
-    reasoning, content, calls = "", None, []
-    for channel, function, text in _MESSAGE.findall(script):
-        if function:
-            calls.append(ToolCall(function, text))
-        elif channel == "analysis":
-            reasoning += text
-        else:
-            content = (content or "") + text
-    return Reply(reasoning, content, tuple(calls))
+from tests.golden import RELEASES, load
 
 
 def differences(release: str, name: str) -> list[str]:
@@ -65,17 +50,10 @@ def differences(release: str, name: str) -> list[str]:
     assert isinstance(got, JsonAnswer)
     mine: list[str] = []
     theirs: list[str] = []
-    shape(json.loads(got.body), "", mine, _VALUES)
-    shape(scenario["non_stream"], "", theirs, _VALUES)
+    shape(json.loads(got.body), "", mine, VALUES)
+    shape(scenario["non_stream"], "", theirs, VALUES)
     return line_diff(theirs, mine)
 
-
-SCENARIOS = [
-    name
-    for name in load("responses", RELEASES[0])["scenarios"]
-    # The engine's own finish reason is not something a responder can script.
-    if name != "finish_reason_abort_from_engine"
-]
 
 _CONTROL = (
     "the emulator's budget, completion_tokens and logprob entries count text "
@@ -95,8 +73,4 @@ KNOWN: dict[tuple[str, str], str] = {
 @pytest.mark.parametrize("release", RELEASES)
 def test_golden_response(release: str, name: str) -> None:
     found = differences(release, name)
-    reason = KNOWN.get((release, name))
-    if reason is None:
-        assert found == []
-    else:
-        assert found, f"fixed now, drop it from KNOWN: {reason}"
+    assert_as_known(found, KNOWN.get((release, name)))

@@ -16,9 +16,15 @@ import pytest
 
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._vllm import Settings, StreamAnswer, complete
-from tests.emulator_golden import line_diff, shape
+from tests.emulator_golden import (
+    SCENARIOS,
+    VALUES,
+    assert_as_known,
+    line_diff,
+    reply_of,
+    shape,
+)
 from tests.golden import RELEASES, load
-from tests.unit_tests.test_emulator_golden_responses import _VALUES, reply_of
 
 
 def _settings(release: str, scenario: dict[str, Any]) -> Settings:
@@ -107,7 +113,7 @@ def _lines(events: list[Any]) -> list[str]:
     for number, event in enumerate(merged(events)):
         if isinstance(event, dict):
             shown = {key: value for key, value in event.items() if key != "created"}
-            shape(shown, f"[{number}]", out, _VALUES)
+            shape(shown, f"[{number}]", out, VALUES)
         else:
             out.append(f"[{number}]={event!r}")
     return out
@@ -120,12 +126,6 @@ def differences(release: str, name: str) -> list[str]:
     theirs = _lines(scenario["stream"])
     return line_diff(theirs, mine)
 
-
-SCENARIOS = [
-    name
-    for name in load("responses", RELEASES[0])["scenarios"]
-    if name != "finish_reason_abort_from_engine"
-]
 
 _CONTROL = (
     "the emulator counts text tokens only, not harmony's control tokens: a "
@@ -153,8 +153,4 @@ KNOWN: dict[tuple[str, str], str] = {
 @pytest.mark.parametrize("release", RELEASES)
 def test_golden_stream(release: str, name: str) -> None:
     found = differences(release, name)
-    reason = KNOWN.get((release, name))
-    if reason is None:
-        assert found == []
-    else:
-        assert found, f"fixed now, drop it from KNOWN: {reason}"
+    assert_as_known(found, KNOWN.get((release, name)))

@@ -17,9 +17,8 @@ import pytest
 
 from langchain_gptoss.testing._releases import profile
 from langchain_gptoss.testing._vllm import Settings, StreamAnswer, complete
-from tests.emulator_golden import line_diff, shape
+from tests.emulator_golden import VALUES, assert_as_known, line_diff, reply_of, shape
 from tests.golden import RELEASES, load
-from tests.unit_tests.test_emulator_golden_responses import _VALUES, reply_of
 from tests.unit_tests.test_emulator_golden_streams import merged
 
 SEQUENCES = tuple(load("tool_streams", RELEASES[0])["sequences"])
@@ -63,7 +62,7 @@ def _lines(chunks: list[Any]) -> list[str]:
     out: list[str] = []
     for number, chunk in enumerate(merged([_wrapped(c) for c in chunks])):
         if isinstance(chunk, dict):
-            shape(chunk, f"[{number}]", out, _VALUES)
+            shape(chunk, f"[{number}]", out, VALUES)
         else:
             out.append(f"[{number}]={chunk!r}")
     return out
@@ -124,8 +123,4 @@ KNOWN: dict[tuple[str, str, str], str] = {
 @pytest.mark.parametrize("release", RELEASES)
 def test_golden_tool_stream(release: str, name: str, steps: str) -> None:
     found = differences(release, name, steps)
-    reason = KNOWN.get((release, name, steps))
-    if reason is None:
-        assert found == []
-    else:
-        assert found, f"fixed now, drop it from KNOWN: {reason}"
+    assert_as_known(found, KNOWN.get((release, name, steps)))
