@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from langchain_gptoss.testing._tokens import text_of, tokenize
+from langchain_gptoss.testing._harmony_tokens import Token, harmony_tokens, messages
+from langchain_gptoss.testing._tokens import text_of
 from langchain_gptoss.testing._types import Reply
 
 _OPENING = "The request is clear, so a brief echo reply works."
@@ -36,6 +37,7 @@ class Outcome:
             else ``None``.
         completion_tokens: Tokens billed, including a token cut by a stop string.
         calls: Complete tool calls (``finish_reason`` is then ``tool_calls``).
+        tokens: Every generated harmony token, control tokens included.
     """
 
     reasoning: list[str] | None
@@ -44,6 +46,7 @@ class Outcome:
     stop_reason: str | int | None
     completion_tokens: int
     calls: tuple[CallOut, ...] = ()
+    tokens: tuple[Token, ...] = ()
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str | None:
@@ -81,65 +84,91 @@ def _find_stop(text: str, stops: list[str]) -> tuple[int, int, str] | None:
     return best
 
 
-def _prefix(tokens: list[str], chars: int) -> list[str]:
-    """Return the tokens covering the first ``chars`` characters, last one cut."""
-    kept: list[str] = []
-    for token in tokens:
-        if chars <= 0:
-            break
-        kept.append(token[:chars])
-        chars -= len(token)
-    return kept
+def _stopped(tokens: list[Token], stops: list[str]) -> tuple[list[Token], str | None]:
+    """Cut ``tokens`` at the first stop string, matched on each message's text.
+
+    The token that completes the match is the last one generated (and billed);
+    text from the match on is removed from the tokens that hold it.
+    """
+    if not stops:
+        return tokens, None
+    start = 0
+    while start < len(tokens):
+        number = tokens[start].message
+        end = start
+        while end < len(tokens) and tokens[end].message == number:
+            end += 1
+        texts = [i for i in range(start, end) if tokens[i].delta is not None]
+        hit = _find_stop("".join(tokens[i].text for i in texts), stops)
+        if hit:
+            return _cut_at(tokens, texts, hit[0], hit[1]), hit[2]
+        start = end
+    return tokens, None
 
 
-def _tokens_through(tokens: list[str], chars: int) -> int:
-    """Return how many tokens the engine generated to reach ``chars`` characters."""
+def _cut_at(
+    tokens: list[Token], texts: list[int], keep: int, through: int
+) -> list[Token]:
+    """Keep ``tokens`` through the one reaching ``through`` characters of text.
+
+    The text of the kept ones is limited to the first ``keep`` characters.
+    """
+    out = tokens[: texts[0]]
     seen = 0
-    for number, token in enumerate(tokens, 1):
-        seen += len(token)
-        if seen >= chars:
-            return number
-    return len(tokens)
+    for index in texts:
+        token = tokens[index]
+        room = max(0, keep - seen)
+        seen += len(token.text)
+        if room < len(token.text):
+            token = token._replace(text=token.text[:room], delta=token.text[:room])
+        out.append(token)
+        if seen >= through:
+            break
+    return out
+
+
+def _texts(tokens: list[Token], message: int) -> list[str]:
+    return [t.text for t in tokens if t.message == message and t.delta is not None]
 
 
 def generate(reply: Reply, *, budget: int, stops: list[str]) -> Outcome:
     """Play ``reply`` token by token until it ends, the budget runs out or a stop fires.
 
-    Stop strings are matched on the raw text of each channel, so one can fire inside
-    the reasoning (protocol §2.a), which leaves ``content`` null. A tool call cut
+    The budget counts every generated token, harmony's control tokens included
+    (vLLM's ``max_tokens``; vllm-golden `length_cut_in_reasoning`). Stop strings
+    are matched on the raw text of each message, so one can fire inside the
+    reasoning (protocol §2.a), which leaves ``content`` null. A tool call cut
     short is not parsed: its partial text becomes ``content``, as vLLM's
     ``parse_chat_output`` reports an unfinished message.
     """
-    stops = [stop for stop in stops if stop]
-    full_reasoning = tokenize(reply.reasoning)
-    reasoning = full_reasoning[:budget]
-    hit = _find_stop("".join(reasoning), stops)
-    if hit:
-        used = _tokens_through(reasoning, hit[1])
-        return Outcome(_prefix(reasoning, hit[0]), None, "stop", hit[2], used)
-    if len(reasoning) < len(full_reasoning):
-        return Outcome(reasoning, None, "length", None, len(reasoning))
-    shown = reasoning or None
-    used = len(reasoning)
+    found = messages(reply)
+    every = harmony_tokens(found)
+    tokens, stop = _stopped(every[:budget], [stop for stop in stops if stop])
+    complete = tokens[-1].done if tokens else 0
+    analysis = [n for n, m in enumerate(found) if m.channel == "analysis"]
+    reasoning = [text for n in analysis for text in _texts(tokens, n)] or None
     content: list[str] | None = None
-    texts = [] if reply.content is None else [reply.content]
-    texts += [call.arguments for call in reply.tool_calls]
     calls: list[CallOut] = []
-    for number, text in enumerate(texts):
-        full = tokenize(text)
-        part = full[: budget - used]
-        hit = _find_stop("".join(part), stops)
-        done = tuple(calls)
-        if hit:
-            used += _tokens_through(part, hit[1])
-            return Outcome(shown, _prefix(part, hit[0]), "stop", hit[2], used, done)
-        used += len(part)
-        if len(part) < len(full):
-            return Outcome(shown, part or None, "length", None, used, done)
-        if number == 0 and reply.content is not None:
-            content = part
-        else:
-            calls.append(CallOut(reply.tool_calls[len(calls)].name, part))
-    if calls:
-        return Outcome(shown, content, "tool_calls", CALL_STOP, used, tuple(calls))
-    return Outcome(shown, content, "stop", None, used)
+    for number, message in enumerate(found[:complete]):
+        if message.recipient is not None:
+            name = message.recipient.removeprefix("functions.")
+            calls.append(CallOut(name, _texts(tokens, number)))
+        elif message.channel != "analysis":
+            content = _texts(tokens, number)
+    cut = stop is not None or len(tokens) < len(every)
+    if cut and tokens and complete <= tokens[-1].message < len(found):
+        unfinished = tokens[-1].message
+        if found[unfinished].channel != "analysis":
+            content = _texts(tokens, unfinished) or None
+    reason: str | int | None
+    if stop is not None:
+        finish, reason = "stop", stop
+    elif cut:
+        finish, reason = "length", None
+    elif calls:
+        finish, reason = "tool_calls", CALL_STOP
+    else:
+        finish, reason = "stop", None
+    return Outcome(
+        reasoning, content, finish, reason, len(tokens), tuple(calls), tuple(tokens)
+    )

@@ -323,6 +323,49 @@ TABLE: tuple[Row, ...] = (
         "run in tool_streams/X.json at 1 token per step)",
     ),
     Row(
+        "stream_steps",
+        ((_OLDEST, "last"), ((0, 11, 1), "joined"), ((0, 15, 0), "grouped")),
+        "§2.c (ii) several tokens per step; tool_streams/0.11.0 vs 0.11.2 vs "
+        "0.15.1 (0.14 read: grouped per token, still losing text; played joined)",
+    ),
+    Row(
+        "tool_index_bumped",
+        ((_OLDEST, False), ((0, 15, 0), True), ((0, 26, 0), False)),
+        "§2.c (ii) index-bump bug (`base_index` counts the call the step "
+        "completes); tool_streams/0.20.1 vs 0.26.0 K=2/3 (0.21-0.25 not run)",
+    ),
+    Row(
+        "finish_args_index_error",
+        ((_OLDEST, False), ((0, 15, 0), True), ((0, 17, 0), False)),
+        "§2.c (ii), issue #36849; tool_streams/0.15.1, 0.16.0 vs 0.20.1 K=3 "
+        "(0.17-0.19 not run)",
+    ),
+    Row(
+        "opener_carries_arguments",
+        ((_OLDEST, False), ((0, 26, 0), True)),
+        "§2.c (ii); tool_streams/0.20.1 vs 0.26.0 K=2/3 (the opener's "
+        "`arguments` holds the step's first fragment; 0.21-0.25 not run)",
+    ),
+    Row(
+        "hidden_reasoning_null",
+        ((_OLDEST, False), ((0, 26, 0), True)),
+        "§2.c; responses/0.20.1 vs 0.26.0 `include_reasoning_false` stream "
+        "(`reasoning: null` set on each delta; 0.21-0.25 not run)",
+    ),
+    Row(
+        "cut_answer_dropped",
+        ((_OLDEST, False), ((0, 11, 0), True), ((0, 15, 0), False)),
+        "§2.b; responses/0.10.2, 0.11.0-0.13.0, 0.15.1 `length_cut_in_answer` "
+        "(an unfinished last message is not returned; 0.14 not run)",
+    ),
+    Row(
+        "silent_steps_with_logprobs",
+        ((_OLDEST, False), ((0, 33, 0), True)),
+        "§2.c; responses/0.26.0 vs 0.33.0 `logprobs_top2` stream (a step with "
+        "no delta still sends `delta: {}` with its log-probabilities; 0.27-0.32 "
+        "not run)",
+    ),
+    Row(
         "max_tokens_over_window_rejected",
         ((_OLDEST, False), ((0, 16, 0), True), ((0, 16, 1), False)),
         "§2.e; requests/0.16.0 `max_tokens_beyond_context`",
@@ -376,6 +419,13 @@ class Profile:
     stream_unparsed_call: Literal["parsed", "dropped"]
     stream_preamble_dropped: bool
     tool_stream_quirks: bool
+    stream_steps: Literal["last", "joined", "grouped"]
+    tool_index_bumped: bool
+    finish_args_index_error: bool
+    opener_carries_arguments: bool
+    hidden_reasoning_null: bool
+    cut_answer_dropped: bool
+    silent_steps_with_logprobs: bool
     max_tokens_over_window_rejected: bool
 
     def since(self, major: int, minor: int, patch: int = 0) -> bool:

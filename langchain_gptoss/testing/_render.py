@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from langchain_gptoss.testing._answer import CALL_STOP
-from langchain_gptoss.testing._calls import (
-    Piece,
-    entries,
-    groups,
-    layout,
-    redump,
-    tool_call_id,
-)
+from langchain_gptoss.testing._calls import redump, tool_call_id
+from langchain_gptoss.testing._releases import DEFAULT_RELEASE, profile
+from langchain_gptoss.testing._steps import Entry, Play, Step, quirky, steps
 from langchain_gptoss.testing._tokens import logprob_entry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from langchain_gptoss.testing._answer import Outcome
+    from langchain_gptoss.testing._harmony_tokens import Token
     from langchain_gptoss.testing._types import Era
 
 
@@ -43,10 +39,6 @@ class BodyKeys:
 class StreamKeys:
     """Chunks and keys of a stream that come and go with the release (§2.c)."""
 
-    empty_reasoning_delta: bool = True
-    """An empty reasoning delta opens the analysis channel (up to 0.13)."""
-    empty_content_delta: bool = True
-    """An empty content delta opens the final channel (up to 0.20)."""
     role_extras: tuple[str, ...] = ("prompt_token_ids",)
     """Top-level null keys of the role chunk."""
     chunk_extras: tuple[str, ...] = ()
@@ -80,6 +72,8 @@ class Shape:
     """The release's extra and dropped keys of the non-streamed body."""
     stream_keys: StreamKeys = StreamKeys()
     """The release's extra and dropped chunks and keys of a stream."""
+    play: Play = field(default_factory=lambda: Play(profile(DEFAULT_RELEASE)))
+    """The release's handling of engine steps, and the request's switches."""
 
 
 # One shared encoder: json.dumps() with options builds a new one per call.
@@ -134,37 +128,17 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
     }
 
 
-def _pieces(
-    outcome: Outcome, show_reasoning: bool, keys: StreamKeys = StreamKeys()
-) -> list[Piece]:
-    pieces: list[Piece] = []
-    reasoning = outcome.reasoning or []
-    if outcome.reasoning is not None and show_reasoning:
-        if keys.empty_reasoning_delta:
-            pieces.append(Piece("r", "", None))
-        pieces += [Piece("r", token, n) for n, token in enumerate(reasoning)]
-    position = len(reasoning)
-    if outcome.content is not None:
-        if keys.empty_content_delta:
-            pieces.append(Piece("c", "", None))
-        pieces += [Piece("c", t, position + n) for n, t in enumerate(outcome.content)]
-        position += len(outcome.content)
-    for call, out in enumerate(outcome.calls):
-        pieces.append(Piece("a", "", None, call))
-        pieces += [Piece("a", t, position + n, call) for n, t in enumerate(out.tokens)]
-        position += len(out.tokens)
-    return pieces
-
-
-def _logprobs(shape: Shape, pieces: list[Piece]) -> dict[str, Any] | None:
-    if shape.top_logprobs is None:
+def _logprobs(
+    shape: Shape, tokens: tuple[Token, ...], start: int
+) -> dict[str, Any] | None:
+    """One entry per generated token, control tokens included (golden `logprobs`)."""
+    if shape.top_logprobs is None or not tokens:
         return None
+    top = shape.top_logprobs
     entries = [
-        logprob_entry(piece.position, piece.text, shape.top_logprobs)
-        for piece in pieces
-        if piece.position is not None
+        logprob_entry(start + n, token.text, top) for n, token in enumerate(tokens)
     ]
-    return {"content": entries} if entries else None
+    return {"content": entries}
 
 
 def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
@@ -199,7 +173,7 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
                 None if reasoning is None else "".join(reasoning),
                 calls,
             ),
-            "logprobs": _logprobs(shape, _pieces(outcome, shape.show_reasoning)),
+            "logprobs": _logprobs(shape, outcome.tokens, 0),
             "finish_reason": outcome.finish_reason,
             "stop_reason": outcome.stop_reason,
         }
@@ -238,30 +212,28 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     return _dump(body)
 
 
-def _call_delta(
-    shape: Shape, index: int, chunk: list[list[Piece]], outcome: Outcome, bumped: bool
-) -> bytes:
-    """Serialize a delta that carries tool-call entries (and maybe text)."""
-    pieces = [piece for group in chunk for piece in group]
-    reasoning = [p.text for p in pieces if p.channel == "r"]
-    content = [p.text for p in pieces if p.channel == "c"]
-    # 0.10.2 copies the arguments into the answer's `content` only: its stream
-    # carries them in the tool-call deltas alone (vllm-golden responses/0.10.2).
-    delta: dict[str, Any] = dict(
-        _delta(
-            shape.era,
-            "".join(content) if content else None,
-            "".join(reasoning) if reasoning else None,
-        )
-    )
-    count = len(outcome.calls)
-    ids = [
-        tool_call_id(shape.request_id, index, n, shape.id_hex_digits)
-        for n in range(count)
-    ]
-    names = [call.name for call in outcome.calls]
-    delta["tool_calls"] = entries(chunk, ids, names, bumped)
-    return _dump(delta)
+def _entries(entries: tuple[Entry, ...], ids: list[str]) -> list[dict[str, Any]]:
+    """The ``delta.tool_calls`` list of one step, in vLLM's key order."""
+    found: list[dict[str, Any]] = []
+    for entry in entries:
+        function: dict[str, Any] = {"arguments": entry.arguments}
+        if entry.name is not None:
+            function = {"name": entry.name, "arguments": entry.arguments}
+            found.append(
+                {
+                    "id": ids[entry.call],
+                    "type": "function",
+                    "index": entry.index,
+                    "function": function,
+                }
+            )
+        elif entry.typed:
+            found.append(
+                {"type": "function", "index": entry.index, "function": function}
+            )
+        else:
+            found.append({"index": entry.index, "function": function})
+    return found
 
 
 def _text(value: str | None) -> bytes:
@@ -286,17 +258,35 @@ def _delta_template(era: Era, channel: str) -> tuple[bytes, int]:
     return template, encoded.count(placeholder)
 
 
-def _group_delta(era: Era, group: list[Piece]) -> bytes:
-    channel = group[-1].channel
-    if len(group) == 1 or group[0].channel == channel:
-        template, holes = _delta_template(era, channel)
-        text = _text(
-            group[0].text if len(group) == 1 else "".join(p.text for p in group)
-        )
-        return template % ((text,) * holes)
-    content = "".join(piece.text for piece in group if piece.channel == "c")
-    reasoning = "".join(piece.text for piece in group if piece.channel == "r")
-    return _flat(_delta(era, content, reasoning))
+def _step_fields(era: Era, step: Step, ids: list[str]) -> dict[str, Any]:
+    """The delta of one step as a dict (``{}``-like when it carries nothing)."""
+    delta: dict[str, Any] = dict(_delta(era, step.content, step.reasoning))
+    if step.hidden_reasoning and "reasoning" not in delta:
+        delta["reasoning"] = None
+    if step.calls:
+        delta["tool_calls"] = _entries(step.calls, ids)
+    return delta
+
+
+def _step_delta(era: Era, step: Step, ids: list[str]) -> bytes:
+    """Serialize the delta of one step; one channel's text takes a fast path."""
+    content, reasoning = step.content, step.reasoning
+    if step.calls or step.hidden_reasoning or (content is None) == (reasoning is None):
+        return _dump(_step_fields(era, step, ids))
+    channel, text = ("c", content) if reasoning is None else ("r", reasoning)
+    template, holes = _delta_template(era, channel)
+    return template % ((_text(text),) * holes)
+
+
+_ERROR = (
+    b'{"error":{"message":"list index out of range",'
+    b'"type":"InternalServerError","param":null,"code":500}}'
+)
+"""0.15/0.16's in-stream event for arguments that share the ``<|call|>`` step."""
+
+
+class _Error(bytes):
+    """A choice's stream ends in an error event instead of its finish chunk."""
 
 
 def _choice_chunks(
@@ -304,8 +294,10 @@ def _choice_chunks(
 ) -> Iterator[bytes]:
     """Serialize one choice's chunks from ``choices`` on; ``stream`` adds the rest.
 
-    Each chunk is made when it is asked for, as vLLM makes it when its token is
-    generated: the first event leaves before the last one exists.
+    Each chunk is made when it is asked for, as vLLM makes it when its step is
+    generated: the first event leaves before the last one exists. A step that
+    sends nothing leaves no chunk (and its tokens' log-probabilities are lost,
+    as in vLLM); the finishing step's delta rides on the finish chunk.
     """
     tail = b',"token_ids":null' if shape.token_ids_key else b""
     role: dict[str, Any] = {"role": "assistant", "content": ""}
@@ -324,28 +316,47 @@ def _choice_chunks(
         return b'%b],"usage":%b%b}' % (choice, usage, nulls)
 
     yield finish(_ENCODE(first).encode(), 0, role_tail)
-    # Hidden reasoning is still generated and billed (include_reasoning=false).
-    generated = 0 if shape.show_reasoning else len(outcome.reasoning or [])
-    found = groups(_pieces(outcome, shape.show_reasoning, keys), shape.era, size)
-    for chunk, bumped in layout(found, shape.tool_stream_quirks):
-        pieces = [piece for group in chunk for piece in group]
-        logprobs = b"null" if (lp := _logprobs(shape, pieces)) is None else _dump(lp)
-        if any(group[0].channel == "a" for group in chunk):
-            delta = _call_delta(shape, index, chunk, outcome, bumped)
-        else:
-            delta = _group_delta(shape.era, pieces)
-        stop = b',"stop_reason":%d' % CALL_STOP if bumped else b""
-        if continuous:
-            generated += sum(piece.position is not None for piece in pieces)
+    ids = [
+        tool_call_id(shape.request_id, index, n, shape.id_hex_digits)
+        for n in range(_call_count(outcome))
+    ]
+    found = steps(outcome.tokens, size, shape.play)
+    if shape.tool_stream_quirks:
+        found = quirky(found, CALL_STOP)
+    # 0.33 sends even a silent step when it has log-probabilities to carry.
+    silent_sent = (
+        shape.top_logprobs is not None and shape.play.release.silent_steps_with_logprobs
+    )
+    generated = 0
+    for step in found[:-1]:
+        start, generated = generated, generated + len(step.tokens)
+        if not (step.delta or silent_sent):
+            continue
+        lp = _logprobs(shape, step.tokens, start)
+        stop = (
+            b"" if step.stop_reason is None else b',"stop_reason":%d' % step.stop_reason
+        )
         yield finish(
             b'{"index":%d,"delta":%b,"logprobs":%b,"finish_reason":null%b%b}'
-            % (index, delta, logprobs, stop, tail),
+            % (
+                index,
+                _step_delta(shape.era, step, ids),
+                b"null" if lp is None else _dump(lp),
+                stop,
+                tail,
+            ),
             generated,
         )
+    step = found[-1]
+    if step.error:
+        yield _Error(_ERROR)
+        return
+    start = generated
+    lp = _logprobs(shape, step.tokens, start)
     last: dict[str, Any] = {
         "index": index,
-        "delta": {"reasoning_content": None} if shape.era == "both" else {},
-        "logprobs": None,
+        "delta": _step_fields(shape.era, step, ids),
+        "logprobs": lp,
         "finish_reason": outcome.finish_reason,
         "stop_reason": outcome.stop_reason,
     }
@@ -354,6 +365,11 @@ def _choice_chunks(
     for key in keys.finish_extras:
         last[key] = None
     yield finish(_dump(last), outcome.completion_tokens)
+
+
+def _call_count(outcome: Outcome) -> int:
+    """Calls begun in the tokens (a stream may open one the answer cannot parse)."""
+    return len({t.message for t in outcome.tokens if t.recipient})
 
 
 def _stream_usage(shape: Shape, generated: int, reasoning: int) -> dict[str, Any]:
@@ -404,18 +420,26 @@ def stream(
         for i, outcome in enumerate(outcomes)
     ]
     fingerprint = shape.body_keys.fingerprint
-    # Choices interleave one chunk at a time, as vLLM emits them per engine step.
-    events = (
-        prefix + choice
-        for step in zip_longest(*per_choice)
-        for choice in step
-        if choice is not None
-    )
+    failed = False
+
+    def interleaved() -> Iterator[bytes]:
+        # Choices interleave one chunk at a time, as vLLM emits them per step;
+        # an error event ends the whole stream.
+        nonlocal failed
+        for step in zip_longest(*per_choice):
+            for choice in step:
+                if isinstance(choice, _Error):
+                    failed = True
+                    yield bytes(choice)
+                    return
+                if choice is not None:
+                    yield prefix + choice
+
     if include_usage or fingerprint is None:
-        yield from events
+        yield from interleaved()
     else:
-        yield from _fingerprint_last(events, fingerprint)
-    if include_usage:
+        yield from _fingerprint_last(interleaved(), fingerprint)
+    if include_usage and not failed:
         used = sum(outcome.completion_tokens for outcome in outcomes)
         reasoning = sum(len(outcome.reasoning or []) for outcome in outcomes)
         usage = {

@@ -17,6 +17,7 @@ from langchain_gptoss.testing._render import (
     completion,
     stream,
 )
+from langchain_gptoss.testing._steps import Play
 from langchain_gptoss.testing._tools import Habits, model_reply
 from langchain_gptoss.testing._types import Reply
 from langchain_gptoss.testing._validate import invalid, validate
@@ -135,15 +136,21 @@ def _unparsed(outcome: Outcome, *, shown: bool) -> Outcome:
 def _release_outcome(
     outcome: Outcome, release: Profile, *, streamed: bool, parser: bool
 ) -> Outcome:
-    """Apply the release's handling of unparsed calls and preambles (§2.b, §2.c)."""
+    """Apply the release's handling of unparsed calls and preambles (§2.b, §2.c).
+
+    A stream is played from the tokens (``_steps``); only its finish reason
+    comes from here.
+    """
     if not parser and not streamed:
         outcome = _unparsed(outcome, shown=release.unparsed_call_in_content)
     elif not parser and release.stream_unparsed_call == "dropped" and outcome.calls:
         outcome = replace(outcome, finish_reason="stop", calls=())
+    # The tool parser builds content from complete messages only (§2.b).
+    cut = outcome.finish_reason == "length"
+    if not streamed and parser and release.cut_answer_dropped and cut:
+        outcome = replace(outcome, content=None)
     if not streamed and release.preamble_into_reasoning:
         return _preamble_in_reasoning(outcome)
-    if streamed and release.stream_preamble_dropped and outcome.calls:
-        return replace(outcome, content=None)
     return outcome
 
 
@@ -187,8 +194,6 @@ def _body_keys(release: Profile) -> BodyKeys:
 def _stream_keys(release: Profile) -> StreamKeys:
     role = ("prompt_token_ids", "prompt_text") if release.prompt_text_key else None
     return StreamKeys(
-        empty_reasoning_delta=release.empty_reasoning_delta,
-        empty_content_delta=release.empty_content_delta,
         role_extras=role or ("prompt_token_ids",),
         chunk_extras=release.stream_chunk_extra_keys,
         finish_extras=release.stream_finish_extra_keys,
@@ -264,6 +269,12 @@ def complete(
         redump_arguments=settings.profile.arguments_redumped,
         body_keys=_body_keys(settings.profile),
         stream_keys=_stream_keys(settings.profile),
+        play=Play(
+            settings.profile,
+            show_reasoning=body.get("include_reasoning") is not False,
+            calls_streamed=settings.tool_parser
+            or settings.profile.stream_unparsed_call != "dropped",
+        ),
     )
     if not body.get("stream"):
         return JsonAnswer(completion(shape, outcomes))

@@ -55,18 +55,8 @@ def differences(release: str, name: str) -> list[str]:
     return line_diff(theirs, mine)
 
 
-_CONTROL = (
-    "the emulator's budget, completion_tokens and logprob entries count text "
-    "tokens only, not harmony's control tokens (`<|channel|>analysis<|message|>` "
-    "is 3, `<|end|><|start|>assistant<|channel|>final<|message|>` 6), so a "
-    "max_tokens cut lands later and logprobs lack the control-token entries"
-)
-KNOWN: dict[tuple[str, str], str] = {
-    (release, name): _CONTROL
-    for release in RELEASES
-    for name in ("length_cut_in_reasoning", "length_cut_in_answer", "logprobs_top2")
-}
-"""Differences left, with their reason (the per-release table of the report)."""
+KNOWN: dict[tuple[str, str], str] = {}
+"""Differences left, with their reason: none."""
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -127,26 +127,8 @@ def differences(release: str, name: str) -> list[str]:
     return line_diff(theirs, mine)
 
 
-_CONTROL = (
-    "the emulator counts text tokens only, not harmony's control tokens: a "
-    "max_tokens cut lands later (and vLLM puts the cut step's text on the "
-    "finish chunk), logprobs lack the control-token entries and split text "
-    "with the emulator's tokenizer"
-)
-_HIDDEN = (
-    "from 0.26 a stream with include_reasoning=false sets `reasoning: null` "
-    "next to each content delta; not played yet"
-)
-KNOWN: dict[tuple[str, str], str] = {
-    **{
-        (release, name): _CONTROL
-        for release in RELEASES
-        for name in ("length_cut_in_reasoning", "length_cut_in_answer", "logprobs_top2")
-    },
-    ("0.26.0", "include_reasoning_false"): _HIDDEN,
-    ("0.33.0", "include_reasoning_false"): _HIDDEN,
-}
-"""Differences left, with their reason."""
+KNOWN: dict[tuple[str, str], str] = {}
+"""Differences left, with their reason: none."""
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

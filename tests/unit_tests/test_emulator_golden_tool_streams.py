@@ -87,35 +87,8 @@ def differences(release: str, name: str, steps: str) -> list[str]:
     return line_diff(theirs, mine)
 
 
-_STEPS = (
-    "vLLM's engine steps group harmony tokens, control tokens included "
-    "(`<|message|>`, `<|call|>`, `<|return|>` share steps with text), split by "
-    "o200k; the emulator's chunks group its own text tokens only, so what "
-    "shares a step with a channel change differs, and "
-)
-_ERA = {
-    "0.10.2": "only the last token's text of each step is sent (not played)",
-    "0.11.0": "only the last token's text of each step is sent (not played)",
-    "0.11.2": "the opener's step and the `<|call|>`/`<|return|>` step lose "
-    "their text (not played)",
-    "0.13.0": "the opener's step and the `<|call|>`/`<|return|>` step lose "
-    "their text (not played)",
-    "0.15.1": "the opener and first fragment share a list; arguments sharing "
-    "the `<|call|>` step end in the IndexError event (not played)",
-    "0.16.0": "the opener and first fragment share a list; arguments sharing "
-    "the `<|call|>` step end in the IndexError event (not played)",
-    "0.20.1": "the opener and first fragment share a list; the last fragment "
-    "is bumped to index 1 on its own chunk (not played)",
-    "0.26.0": "the first fragment goes into the opener's `arguments` (not played)",
-    "0.33.0": "the first fragment goes into the opener's `arguments` (not played)",
-}
-KNOWN: dict[tuple[str, str, str], str] = {
-    (release, name, steps): _STEPS + _ERA[release]
-    for release in RELEASES
-    for name in SEQUENCES
-    for steps in ("2", "3")
-}
-"""Differences left, with their reason: every multi-token step for now."""
+KNOWN: dict[tuple[str, str, str], str] = {}
+"""Differences left, with their reason: none."""
 
 
 @pytest.mark.parametrize("steps", STEPS)
