@@ -3,9 +3,10 @@
 Each class plays one release profile of the emulator (its reasoning field names,
 ids, request rules and stream shapes, from `testing/_releases.py`): the oldest
 gpt-oss release with tool calls, each release where the wire changes for this
-client, and the newest. Two classes force vLLM's tool-call streaming quirks, one
-groups three tokens per engine step, and one runs structured output through
-forced function calling.
+client, and the newest. Two classes force vLLM's tool-call streaming quirks, two
+group two and three tokens per engine step on the releases whose streams survive
+that (the others lose text: `test_engine_steps.py` holds what the client makes
+of them), and one runs structured output through forced function calling.
 """
 
 from __future__ import annotations
@@ -105,7 +106,17 @@ class TestVllm0_33_0(_Standard):  # noqa: N801
 
 
 @one_live_run
+class TestVllm0_20_1TwoTokensAStep(_Standard):  # noqa: N801
+    """The index-bumped last fragment on the finish chunk (engine steps of 2)."""
+
+    vllm = "0.20.1"
+    tokens_per_chunk = 2
+
+
+@one_live_run
 class TestVllm0_33_0ThreeTokensAStep(_Standard):  # noqa: N801
+    """The opener carrying the first fragment (engine steps of 3)."""
+
     vllm = "0.33.0"
     tokens_per_chunk = 3
 
