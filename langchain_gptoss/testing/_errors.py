@@ -126,6 +126,7 @@ class Invalid:
         value: The input pydantic echoes.
         ctx: The error context (``value_error``: filled in by the release).
         param: The parameter a model validator names (``value_error`` only).
+        cut: How many parts of ``loc`` vLLM's dotted forms keep (union errors).
     """
 
     kind: str
@@ -134,6 +135,7 @@ class Invalid:
     value: Any
     ctx: dict[str, Any] | None = None
     param: str | None = None
+    cut: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,11 @@ class ApiError:
     """An error answer: HTTP status plus vLLM JSON body.
 
     ``invalid`` holds a validation error still to be worded for the release
-    played; ``payload`` is then the oldest releases' wording.
+    played; ``payload`` is then the oldest releases' wording. ``union`` holds
+    instead the errors of every member of a union that refused the input.
     """
 
     status: int
     payload: dict[str, Any]
     invalid: Invalid | None = None
+    union: tuple[Invalid, ...] = ()

@@ -37,6 +37,36 @@ without the pydantic wrapper.
 _OLDEST: Version = (0, 0, 0)
 _NAMED_0_15 = ("stream_options", "top_logprobs", "response_format")
 
+_PARTS_0_10 = (
+    "ChatCompletionContentPartTextParam",
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartInputAudioParam",
+    "File",
+    "ChatCompletionContentPartAudioParam",
+    "ChatCompletionContentPartVideoParam",
+    "ChatCompletionContentPartRefusalParam",
+    "CustomChatCompletionContentPILImageParam",
+    "CustomChatCompletionContentSimpleImageParam",
+    "ChatCompletionContentPartImageEmbedsParam",
+    "CustomChatCompletionContentSimpleAudioParam",
+    "CustomChatCompletionContentSimpleVideoParam",
+    "str",
+    "CustomThinkCompletionContentParam",
+)
+"""The part types of vLLM's custom message content, in its union's order."""
+_PARTS_0_13 = (
+    *_PARTS_0_10[:10],
+    "ChatCompletionContentPartAudioEmbedsParam",
+    *_PARTS_0_10[10:],
+)
+_PARTS_0_26 = (
+    *_PARTS_0_13[:11],
+    "ChatCompletionContentPartPromptEmbedsParam",
+    *_PARTS_0_13[11:13],
+    "CustomChatCompletionContentToolReferenceParam",
+    *_PARTS_0_13[13:],
+)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -227,6 +257,24 @@ TABLE: tuple[Row, ...] = (
         "§2.e; requests/X `missing_messages` (fastapi<0.137 pinned from 0.26)",
     ),
     Row(
+        "custom_content_parts",
+        ((_OLDEST, _PARTS_0_10), ((0, 13, 0), _PARTS_0_13), ((0, 26, 0), _PARTS_0_26)),
+        "§2.e; requests/0.11.2 vs 0.13.0, 0.20.1 vs 0.26.0 `user_content_null` "
+        "(the `list[union[…]]` tag; 0.12 and 0.21-0.25 not run)",
+    ),
+    Row(
+        "union_tags_elided",
+        ((_OLDEST, False), ((0, 26, 0), True)),
+        "§2.e; requests/0.20.1 vs 0.26.0 `user_content_null` (the OpenAI SDK's "
+        "part types print as `...` in union tags; 0.21-0.25 not run)",
+    ),
+    Row(
+        "validation_errors_listed",
+        ((_OLDEST, None), ((0, 33, 0), 10)),
+        "§2.e; requests/0.33.0 `user_content_null` (10 of 19 listed, then "
+        "`...and 9 more errors`; 0.27-0.32 not run)",
+    ),
+    Row(
         "harmony_error_cause",
         ((_OLDEST, True), ((0, 14, 0), False)),
         "§2.e (` None` appended ≤ 0.13); requests/X `custom_role`",
@@ -402,6 +450,9 @@ class Profile:
     error_style: ErrorStyle
     named_validators: tuple[str, ...]
     fastapi_location_tail: bool
+    custom_content_parts: tuple[str, ...]
+    union_tags_elided: bool
+    validation_errors_listed: int | None
     harmony_error_cause: bool
     type_names_spaced: bool
     overflow_message: Literal["max_tokens", "input_length"]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_gptoss.testing._errors import ApiError, Invalid, vllm_error
 from langchain_gptoss.testing._prompt_errors import ROLES, harmony_rejection
+from langchain_gptoss.testing._union_errors import message_union, tool_call_union
 from langchain_gptoss.testing._wording import worded
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ def _check_tool_calls(i: int, calls: Any, *, at_render: bool) -> ApiError | None
             return invalid(
                 "dict_type", (*loc, j), "Input should be a valid dictionary", call
             )
+        if not at_render:  # from 0.20 vLLM validates each call against the union
+            if error := tool_call_union(j, call):
+                return error
+            continue
         for key in ("id", "type", "function"):
             if key not in call:
                 return invalid("missing", (*loc, j, key), "Field required", call)
@@ -124,7 +129,7 @@ def _check_tool_calls(i: int, calls: Any, *, at_render: bool) -> ApiError | None
             msg = "Input should be a valid dictionary"
             return invalid("dict_type", (*loc, j, "function"), msg, function)
         for key in ("name", "arguments"):
-            if key == "arguments" and at_render and key in function:
+            if key == "arguments" and key in function:
                 continue  # <= 0.16: refused while the prompt is built
             if not isinstance(function.get(key), str):
                 floc = (*loc, j, "function", key)
@@ -137,7 +142,17 @@ def _check_tool_calls(i: int, calls: Any, *, at_render: bool) -> ApiError | None
     return None
 
 
-def _check_message(i: int, message: Any, *, at_render: bool) -> ApiError | None:
+def _refused_content(message: dict[str, Any]) -> bool:
+    """A content no message type takes: null (but for the assistant) or a scalar."""
+    content = message.get("content")
+    if content is None:
+        return "content" in message and message.get("role") != "assistant"
+    return not isinstance(content, str | list | dict)
+
+
+def _check_message(
+    i: int, message: Any, profile: Profile, *, at_render: bool
+) -> ApiError | None:
     if not isinstance(message, dict):
         return invalid(
             "dict_type", ("messages", i), "Input should be a valid dictionary", message
@@ -148,6 +163,8 @@ def _check_message(i: int, message: Any, *, at_render: bool) -> ApiError | None:
     if role not in _ROLES:
         msg = f"Input should be {_literal(_ROLES)}"
         return invalid("literal_error", ("messages", i, "role"), msg, role)
+    if _refused_content(message) and (error := message_union(i, message, profile)):
+        return error
     loc: tuple[str | int, ...] = ("messages", i, "content")
     # A missing `content` is served (vllm-golden `user_content_missing`); null not.
     required = role != "assistant" and "content" in message
@@ -394,7 +411,7 @@ def _validate(body: Any, profile: Profile) -> ApiError | None:
     # `messages: []` is served: vLLM renders only its own harmony messages.
     for i, message in enumerate(messages):
         at_render = profile.tool_calls_checked_at_render
-        if error := _check_message(i, message, at_render=at_render):
+        if error := _check_message(i, message, profile, at_render=at_render):
             return error
     error = _check_scalars(body, profile.reasoning_efforts)
     if error is None and body.get("stream_options") and not body.get("stream"):

@@ -107,19 +107,8 @@ def _differences(case: str, release: str) -> list[str]:
 
 CASES = sorted(bodies())
 
-_UNION = (
-    "pydantic's text for a failed union (one line per message type tried: "
-    "19 errors for a null user content, 3 for object arguments) is not reproduced"
-)
-KNOWN: dict[tuple[str, str], str] = {
-    **{(release, "user_content_null"): _UNION for release in RELEASES},
-    **{(release, "tool_call_arguments_object"): _UNION for release in RELEASES[-3:]},
-}
-"""Differences left, with their reason (the per-release table of the report).
-
-From 0.20 `tool_call_arguments_object` is request validation with the union's
-three errors (`loc` `('body', 0, ...)`); the emulator reports the one that counts.
-"""
+KNOWN: dict[tuple[str, str], str] = {}
+"""Differences left, with their reason (the per-release table of the report)."""
 
 
 @pytest.mark.parametrize("case", CASES)
