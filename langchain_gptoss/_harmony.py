@@ -24,14 +24,15 @@ Version = tuple[int, int, int]
 
 # Where each rendering rule starts. Releases the golden files do not cover are
 # placed by the changelog (protocol.md §2.0) or, marked "placed", between the two
-# releases run that differ.
+# releases run that differ. The public ones are also rows of the emulator's
+# release table (`testing/_releases.py`), which reads them from here.
 _TOOL_AWARE_CHANNELS: Version = (0, 11, 1)  # placed: 0.11.0 drops commentary always
-_HISTORY_RULES: Version = (0, 13, 0)  # vllm#28729: ids, reasoning, final channel
+HISTORY_RULES: Version = (0, 13, 0)  # vllm#28729: ids, reasoning, final channel
 _DEVELOPER_ONLY_WITH_TOOLS: Version = (0, 14, 0)
-_REASONING_KEY_ONLY: Version = (0, 16, 0)  # `reasoning_content` input ignored ...
-_REASONING_CONTENT_RENAMED: Version = (0, 22, 0)  # ... until a validator renames it
+REASONING_KEY_ONLY: Version = (0, 16, 0)  # `reasoning_content` input ignored ...
+REASONING_CONTENT_RENAMED: Version = (0, 22, 0)  # ... until a validator renames it
 _ALL_CHANNELS: Version = (0, 17, 0)  # placed (vllm#32114): 0.16.0 strips, 0.20.1 not
-_INSTRUCTIONS: Version = (0, 23, 0)  # system/developer -> developer `# Instructions`
+INSTRUCTIONS: Version = (0, 23, 0)  # system/developer -> developer `# Instructions`
 OLDEST: Version = (0, 10, 1)
 """The first vLLM release that serves gpt-oss chat completions."""
 
@@ -126,7 +127,7 @@ def body_to_messages(
     raw_tools = body.get("tools")
     tools = tuple(_tool(tool) for tool in raw_tools or () if _is_function(tool))
     instructions: str | None = None
-    if version >= _INSTRUCTIONS and chat and chat[0].get("role") in _INSTRUCTION_ROLES:
+    if version >= INSTRUCTIONS and chat and chat[0].get("role") in _INSTRUCTION_ROLES:
         instructions = _flatten(chat[0].get("content"))
         chat = chat[1:]
     messages: list[Message] = [
@@ -138,7 +139,7 @@ def body_to_messages(
     ]
     if version < _DEVELOPER_ONLY_WITH_TOOLS or tools or instructions:
         messages.append(Developer(instructions=instructions or None, tools=tools))
-    if version < _HISTORY_RULES:
+    if version < HISTORY_RULES:
         messages.extend(_early_history(chat, version))
     else:
         messages.extend(_drop_old_analysis(_history(chat, version)))
@@ -236,7 +237,7 @@ def _early_history(chat: Sequence[Mapping[str, Any]], version: Version) -> list[
 
 def _reasoning(message: Mapping[str, Any], version: Version) -> str | None:
     reasoning = message.get("reasoning")
-    if _REASONING_KEY_ONLY <= version < _REASONING_CONTENT_RENAMED:
+    if REASONING_KEY_ONLY <= version < REASONING_CONTENT_RENAMED:
         return reasoning if isinstance(reasoning, str) else None
     found = reasoning or message.get("reasoning_content")
     return found if isinstance(found, str) else None
@@ -281,7 +282,7 @@ def _history(chat: Sequence[Mapping[str, Any]], version: Version) -> list[Messag
             # vLLM tests the first part only.
             if texts and texts[0]:
                 frames.append(Frame(role="assistant", texts=texts, channel="final"))
-        elif role in _INSTRUCTION_ROLES and version >= _INSTRUCTIONS:
+        elif role in _INSTRUCTION_ROLES and version >= INSTRUCTIONS:
             text = _flatten(message.get("content"))
             if text is not None:
                 frames.append(Developer(instructions=text))

@@ -9,6 +9,8 @@ release-dependent rule of the emulator reads its profile, never a version.
 Boundaries between two golden releases (0.10.2, 0.11.0, 0.11.2, 0.13.0, 0.15.1,
 0.16.0, 0.20.1, 0.26.0, 0.33.0) were placed by protocol.md from reading the
 wheels in between; the citations say so where they are only read, not run.
+Boundaries the client's own harmony rendering also needs (``_harmony``) are
+read from there, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from langchain_gptoss import _harmony as harmony
 from langchain_gptoss.testing._release import Release
 
 if TYPE_CHECKING:
@@ -105,20 +108,20 @@ TABLE: tuple[Row, ...] = (
         "input_reasoning_keys",
         (
             (_OLDEST, ()),
-            ((0, 13, 0), ("reasoning", "reasoning_content")),
-            ((0, 16, 0), ("reasoning",)),
-            ((0, 22, 0), ("reasoning", "reasoning_content")),
+            (harmony.HISTORY_RULES, ("reasoning", "reasoning_content")),
+            (harmony.REASONING_KEY_ONLY, ("reasoning",)),
+            (harmony.REASONING_CONTENT_RENAMED, ("reasoning", "reasoning_content")),
         ),
         "§2.d; requests/X `tool_loop_reasoning_content_only` (0.22 read only)",
     ),
     Row(
         "tool_message_key",
-        ((_OLDEST, "name"), ((0, 13, 0), "tool_call_id")),
+        ((_OLDEST, "name"), (harmony.HISTORY_RULES, "tool_call_id")),
         "§2.d; requests/X `tool_loop_id_only`, `tool_loop_id_and_name`",
     ),
     Row(
         "system_as_instructions",
-        ((_OLDEST, False), ((0, 23, 0), True)),
+        ((_OLDEST, False), (harmony.INSTRUCTIONS, True)),
         "§2.d; requests/X `system_user`, `developer_user` (0.23.0 read only)",
     ),
     Row(
