@@ -116,3 +116,26 @@ def test_budget_counts_control_tokens() -> None:
     assert four.finish_reason == "length"
     whole = generate(reply, budget=100, stops=[])
     assert whole.completion_tokens == len(harmony_tokens(messages(reply)))
+
+
+def test_without_the_vocabulary_text_is_split_by_the_stand_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_tokens, "encoding", lambda: None)
+    split.cache_clear()
+    try:
+        assert split("Need weather, now.") == ("Need", " weather", ",", " now", ".")
+        reply = REPLIES["two calls"]
+        tokens = harmony_tokens(messages(reply))
+        assert "".join(token.text for token in tokens) == (
+            "<|channel|>analysis<|message|>Two lookups.<|end|>"
+            "<|start|>assistant<|channel|>commentary to=functions.get_weather "
+            '<|constrain|>json<|message|>{"city":"Oslo"}<|call|>'
+            "<|start|>assistant<|channel|>commentary to=functions.get_time "
+            "<|constrain|>json<|message|>{}<|call|>"
+        )
+        outcome = generate(reply, budget=1000, stops=[])
+        assert [call.name for call in outcome.calls] == ["get_weather", "get_time"]
+        assert "".join(outcome.calls[0].tokens) == '{"city":"Oslo"}'
+    finally:
+        split.cache_clear()
