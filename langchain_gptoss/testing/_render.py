@@ -57,7 +57,6 @@ class Shape:
     created: int
     prompt_tokens: int
     token_ids_key: bool
-    show_reasoning: bool
     top_logprobs: int | None
     """``None`` when logprobs were not requested."""
     leak_tool_args: bool = False
@@ -146,7 +145,7 @@ def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
     choices = []
     digits, keys = shape.id_hex_digits, shape.body_keys
     for index, outcome in enumerate(outcomes):
-        reasoning = outcome.reasoning if shape.show_reasoning else None
+        reasoning = outcome.reasoning if shape.play.show_reasoning else None
         content = None if outcome.content is None else "".join(outcome.content)
         if shape.leak_tool_args and outcome.calls:
             content = "".join("".join(call.tokens) for call in outcome.calls)

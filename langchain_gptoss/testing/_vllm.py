@@ -257,7 +257,6 @@ def complete(
         created=created,
         prompt_tokens=prompt,
         token_ids_key=settings.token_ids_key,
-        show_reasoning=body.get("include_reasoning") is not False,
         top_logprobs=int(top) if body.get("logprobs") else None,
         leak_tool_args=settings.leak_tool_args,
         tool_stream_quirks=(
