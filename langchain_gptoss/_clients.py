@@ -1,10 +1,11 @@
 """The httpx clients of the models: one pool per transport configuration, shared.
 
-The clients bake in only the timeouts: the TLS set-up is the same for every
-model, and the token, URL and body go with each request. So every model with
-the same timeouts shares one pool (a sync client, and one async client per
-event loop), and a fresh model per call, `configurable_fields` or a copy reuses
-the connections already open instead of opening its own.
+The clients bake in only the timeouts and `max_connections`: the TLS set-up is
+the same for every model, and the token, URL and body go with each request. So
+every model with the same timeouts and limit shares one pool (a sync client, and
+one async client per event loop), and a fresh model per call,
+`configurable_fields` or a copy reuses the connections already open instead of
+opening its own.
 
 A model joins its pool on its first call and leaves it on `close()` or when it
 is collected. The last model to `close()` closes the pool. A pool whose models
@@ -42,13 +43,14 @@ if TYPE_CHECKING:
 # dropped on their next use anyway.
 LINGER = 5.0
 
-# connect, read, write and pool timeouts: all that a pool's clients bake in.
-PoolKey = tuple[float | None, float | None, float | None, float | None]
+# connect, read, write and pool timeouts, and max_connections: all that a pool's
+# clients bake in.
+PoolKey = tuple[float | None, float | None, float | None, float | None, int]
 
 
-def pool_key(timeout: httpx.Timeout) -> PoolKey:
-    """The pool a model with these timeouts uses (no token, no URL)."""
-    return (timeout.connect, timeout.read, timeout.write, timeout.pool)
+def pool_key(timeout: httpx.Timeout, max_connections: int) -> PoolKey:
+    """The pool a model with these settings uses (no token, no URL)."""
+    return (timeout.connect, timeout.read, timeout.write, timeout.pool, max_connections)
 
 
 async def _close_with_loop(left: list[httpx.AsyncClient]) -> AsyncGenerator[None]:
@@ -133,12 +135,12 @@ class _Pool:
         self.idle_since: float | None = None  # when the reaper found it unused
 
     def __repr__(self) -> str:
-        return f"<pool timeout={self.key} models={len(self.users)}>"
+        return f"<pool key={self.key} models={len(self.users)}>"
 
     def new_sync(self) -> httpx.Client:
         self.sync = httpx.Client(
             timeout=self.timeout,
-            transport=ShardedTransport(_ssl()),
+            transport=ShardedTransport(_ssl(), self.key[4]),
             cookies=_no_cookies(),
         )
         return self.sync
@@ -148,7 +150,7 @@ class _Pool:
             self.loops.pop(closed).disarm()
         client = httpx.AsyncClient(
             timeout=self.timeout,
-            transport=ShardedAsyncTransport(_ssl()),
+            transport=ShardedAsyncTransport(_ssl(), self.key[4]),
             cookies=_no_cookies(),
         )
         self.loops[loop] = _LoopClient(client)
@@ -237,7 +239,7 @@ def _ssl() -> ssl.SSLContext:
     """The TLS settings httpx would make by default, made once (lock held).
 
     Each httpx transport would otherwise load the CA bundle itself, some 30-70 ms
-    and 0.7 MB a time, eight times over (four shards) for every pool and loop.
+    and 0.7 MB a time, for every shard (40 by default) of every pool and loop.
     """
     if _STATE.ssl_context is None:
         _STATE.ssl_context = httpx.create_ssl_context()
@@ -245,7 +247,7 @@ def _ssl() -> ssl.SSLContext:
 
 
 class OwnedClients:
-    """One model's membership of the shared pool for its timeouts.
+    """One model's membership of the shared pool for its timeouts and limit.
 
     Copies, deep copies and unpickled models get a membership of their own (of
     the same pool): closing one never closes a pool another model still uses.
@@ -253,18 +255,27 @@ class OwnedClients:
     come here.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_key", "_member", "_pool", "_timeout")
+    __slots__ = (
+        "__weakref__",
+        "_finalizer",
+        "_key",
+        "_max_connections",
+        "_member",
+        "_pool",
+        "_timeout",
+    )
 
-    def __init__(self, timeout: httpx.Timeout) -> None:
+    def __init__(self, timeout: httpx.Timeout, max_connections: int) -> None:
         """Remember which pool to join; join it on first use."""
         self._timeout = timeout
-        self._key = pool_key(timeout)
+        self._max_connections = max_connections
+        self._key = pool_key(timeout, max_connections)
         self._pool: _Pool | None = None
         self._member = -1
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     def __repr__(self) -> str:
-        return f"<OwnedClients timeout={self._key} joined={self._pool is not None}>"
+        return f"<OwnedClients key={self._key} joined={self._pool is not None}>"
 
     def sync(self) -> httpx.Client:
         """The pool's sync client, created on first use."""
@@ -342,13 +353,13 @@ class OwnedClients:
 
     # Copies and pickles get a fresh membership: joined, if ever, on first use.
     def __copy__(self) -> Self:
-        return type(self)(self._timeout)
+        return type(self)(self._timeout, self._max_connections)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        return type(self)(self._timeout)
+        return type(self)(self._timeout, self._max_connections)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self._timeout,))
+        return (type(self), (self._timeout, self._max_connections))
 
 
 def _dropped(pool: _Pool, member: int) -> None:

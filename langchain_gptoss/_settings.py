@@ -15,6 +15,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from langchain_gptoss._attempt import DEFAULT_TIMEOUT
+from langchain_gptoss._transport import DEFAULT_MAX_CONNECTIONS
 
 if TYPE_CHECKING:
     from langchain_gptoss.chat_models import ChatGptOss
@@ -167,5 +168,21 @@ def check_idle_timeout(value: object) -> None:
         msg = (
             "stream_idle_timeout must be a positive, finite number of seconds, or "
             f"None for no limit; got {value!r}."
+        )
+        raise ValueError(msg)
+
+
+def check_max_connections(value: object) -> None:
+    """Refuse a connection limit that is not a whole number, 1 or more.
+
+    Raises:
+        ValueError: Saying what the setting limits and what is allowed.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = (
+            "max_connections must be a whole number of connections, 1 or more: the "
+            f"most requests the model has in flight at once; got {value!r}. Pass "
+            f"e.g. max_connections=100, or leave it out (default "
+            f"{DEFAULT_MAX_CONNECTIONS})."
         )
         raise ValueError(msg)

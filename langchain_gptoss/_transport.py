@@ -1,9 +1,10 @@
-"""Requests spread over a few small connection pools behind one in-flight gate."""
+"""Requests spread over small connection pools behind one in-flight gate."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import typing
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,16 +15,36 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import AsyncIterator, Callable, Iterator
 
-# gpt-oss answers are long, so many requests are in flight at once. httpcore's pool
-# rescans all its connections for each one whenever a request starts or ends, so
-# one pool of 100 costs milliseconds per request under load; several small pools
-# behind one gate cost a sixteenth of that.
-SHARDS = 4
+# gpt-oss answers are long and TIR batches concurrent requests, so batch jobs
+# keep hundreds in flight at once: the OpenAI SDK's 1,000 by default. httpcore's
+# pool rescans all its connections for each request whenever one starts or ends,
+# so one pool of 1,000 costs milliseconds per request under load; pools of at
+# most `SHARD_SIZE` behind one gate cost a fortieth of that.
+DEFAULT_MAX_CONNECTIONS = 1000
 SHARD_SIZE = 25
-MAX_IN_FLIGHT = SHARDS * SHARD_SIZE
-_SHARD_LIMITS = httpx.Limits(
-    max_connections=SHARD_SIZE, max_keepalive_connections=SHARD_SIZE
-)
+# Idle connections a model's pool keeps open in all, as the OpenAI SDK does; the
+# rest close as their requests end, rather than hold a socket each on both sides.
+KEEP_ALIVE = 100
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """`total` in `parts` shares as even as can be, the bigger ones first."""
+    share, extra = divmod(total, parts)
+    return [share + (part < extra) for part in range(parts)]
+
+
+def shard_limits(max_connections: int) -> list[httpx.Limits]:
+    """The fewest shards of at most `SHARD_SIZE` holding `max_connections`.
+
+    Their sizes, and their shares of `KEEP_ALIVE`, are as even as can be.
+    """
+    count = -(-max_connections // SHARD_SIZE)
+    sizes = _split(max_connections, count)
+    kept = _split(min(KEEP_ALIVE, max_connections), count)
+    return [
+        httpx.Limits(max_connections=size, max_keepalive_connections=keep)
+        for size, keep in zip(sizes, kept, strict=True)
+    ]
 
 
 class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
@@ -55,23 +76,25 @@ class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
 
 
 class _Ledger:
-    """Which shard takes the next request: the least busy (the first when idle).
+    """Which shard takes the next request: the one with most connections free.
 
-    The gate in front admits at most `MAX_IN_FLIGHT` requests, so the least busy
-    shard always has a free connection and no request ever queues inside httpcore.
-    Sequential requests all land on shard 0 and reuse its connection.
+    That is the first one when all are idle, as the shards come biggest first.
+    The gate in front admits at most as many requests as all shards have
+    connections, so that shard always has one free and no request ever queues
+    inside httpcore. Sequential requests all land on shard 0 and reuse its
+    connection.
     """
 
-    def __init__(self) -> None:
-        self.busy = [0] * SHARDS
+    def __init__(self, limits: list[httpx.Limits]) -> None:
+        self.free = [typing.cast("int", each.max_connections) for each in limits]
 
     def take(self) -> tuple[int, Callable[[], None]]:
-        shard = self.busy.index(min(self.busy))
-        self.busy[shard] += 1
+        shard = self.free.index(max(self.free))
+        self.free[shard] -= 1
         return shard, lambda: self._give_back(shard)
 
     def _give_back(self, shard: int) -> None:
-        self.busy[shard] -= 1
+        self.free[shard] += 1
 
 
 def _pool_timeout(request: httpx.Request) -> float | None:
@@ -84,18 +107,19 @@ def _pool_timeout_error(request: httpx.Request) -> httpx.PoolTimeout:
 
 
 class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """`MAX_IN_FLIGHT` connections in `SHARDS` pools, behind one gate."""
+    """`max_connections` connections in pools of `SHARD_SIZE`, behind one gate."""
 
-    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext, max_connections: int) -> None:
         """Create the pools, sharing one TLS setup, and the gate; none connects yet."""
+        limits = shard_limits(max_connections)
         self._shards = [
             timed_async_transport(
-                httpx.AsyncHTTPTransport(limits=_SHARD_LIMITS, verify=ssl_context)
+                httpx.AsyncHTTPTransport(limits=each, verify=ssl_context)
             )
-            for _ in range(SHARDS)
+            for each in limits
         ]
-        self._ledger = _Ledger()
-        self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._ledger = _Ledger(limits)
+        self._gate = asyncio.Semaphore(max_connections)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a slot (bounded by the pool timeout), then send on a shard."""
@@ -127,17 +151,16 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
 class ShardedTransport(httpx.BaseTransport):
     """The sync twin of `ShardedAsyncTransport`, for many threads on one model."""
 
-    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext, max_connections: int) -> None:
         """Create the pools, sharing one TLS setup, and the gate; none connects yet."""
+        limits = shard_limits(max_connections)
         self._shards = [
-            timed_transport(
-                httpx.HTTPTransport(limits=_SHARD_LIMITS, verify=ssl_context)
-            )
-            for _ in range(SHARDS)
+            timed_transport(httpx.HTTPTransport(limits=each, verify=ssl_context))
+            for each in limits
         ]
-        self._ledger = _Ledger()
+        self._ledger = _Ledger(limits)
         self._lock = threading.Lock()
-        self._gate = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._gate = threading.BoundedSemaphore(max_connections)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for a slot (bounded by the pool timeout), then send on a shard."""

@@ -56,12 +56,14 @@ from langchain_gptoss._response import (
 )
 from langchain_gptoss._settings import (
     check_idle_timeout,
+    check_max_connections,
     check_timeout,
     checked_api_key,
     init_hiding_inputs,
 )
 from langchain_gptoss._sse import CONTENT_TYPE, DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
+from langchain_gptoss._transport import DEFAULT_MAX_CONNECTIONS
 from langchain_gptoss.errors import GptOssContextOverflowError
 from langchain_gptoss.version import __version__
 
@@ -205,6 +207,13 @@ class ChatGptOss(BaseChatModel):
     """How much of an error body (or an unexpected non-JSON body) is read."""
     max_retries: int = Field(default=_attempt.DEFAULT_MAX_RETRIES, ge=0)
     """Retries after the first try, for 408/409/429/5xx and connection failures."""
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    """Most requests in flight at once over the model's shared connection pool;
+    the rest wait for a free connection (up to the pool timeout), and at most 100
+    stay open when idle. 1,000 by default, as in the OpenAI SDK: TIR batches
+    concurrent requests, so a lower cap only queues them here. Named as in httpx
+    and the OpenAI SDK, since `max_concurrency` is LangChain's own per-call limit
+    on `batch()` (`RunnableConfig`), which this does not replace."""
     default_headers: dict[str, str] | None = None
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """Your own `httpx.Client`; used as is and never closed by the model (nor
@@ -246,6 +255,12 @@ class ChatGptOss(BaseChatModel):
     @classmethod
     def _idle_timeout_is_usable(cls, value: float | None) -> float | None:
         check_idle_timeout(value)
+        return value
+
+    @field_validator("max_connections", mode="before")
+    @classmethod
+    def _max_connections_is_usable(cls, value: Any) -> Any:
+        check_max_connections(value)
         return value
 
     @field_validator("model_kwargs")
@@ -323,8 +338,9 @@ class ChatGptOss(BaseChatModel):
         endpoint = resolve_endpoint(self.base_url, self.project_id, explicit_model)
         # model_copy(update=...) skips the field validators.
         check_idle_timeout(self.stream_idle_timeout)
+        check_max_connections(self.max_connections)
         self._endpoint = endpoint
-        self._owned = OwnedClients(self._timeout())
+        self._owned = OwnedClients(self._timeout(), self.max_connections)
         self.base_url, self.model = endpoint.root, endpoint.model
         url = chat_completions_url(
             endpoint, self.model, project_query=self.include_project_query
@@ -634,13 +650,13 @@ class ChatGptOss(BaseChatModel):
     def close(self) -> None:
         """Stop using the shared connection pool; close it if no other model does.
 
-        Models with the same timeouts share one pool. The last one to close it
-        closes its sync connections, and each event loop's as that loop runs on
-        (a loop's also close as it shuts down: `asyncio.run` does that). The
-        next call opens or joins a pool again. Injected `http_client` and
-        `http_async_client` are never closed. A process forked from this one
-        opens its own and leaves the parent's alone; injected clients are yours
-        to replace in the child.
+        Models with the same timeouts and `max_connections` share one pool. The
+        last one to close it closes its sync connections, and each event loop's
+        as that loop runs on (a loop's also close as it shuts down:
+        `asyncio.run` does that). The next call opens or joins a pool again.
+        Injected `http_client` and `http_async_client` are never closed. A
+        process forked from this one opens its own and leaves the parent's
+        alone; injected clients are yours to replace in the child.
         """
         self._owned.close()
 
@@ -696,7 +712,9 @@ class ChatGptOss(BaseChatModel):
         end the original's use of the pool too (`model_copy()` comes here).
         """
         copied = super().__copy__()
-        copied._owned = OwnedClients(self._timeout())  # noqa: SLF001 - same class
+        copied._owned = OwnedClients(  # noqa: SLF001 - same class
+            self._timeout(), self.max_connections
+        )
         return copied
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:

@@ -136,7 +136,7 @@ def test_an_untrusted_certificate_is_not_retried(
 
 # ------------------------------------------------------------------ pool timeout
 
-HELD = 100  # the model's in-flight limit
+HELD = 10  # the model's in-flight limit, max_connections
 
 
 def first_chunk_then_hold(conn: Connection, _request: Request) -> None:
@@ -185,15 +185,22 @@ def test_a_pool_timeout_is_not_retried(
     mode: str, serve: Callable[..., HostileServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     server = serve(first_chunk_then_hold)
-    model = make_model(server, max_retries=2, timeout=httpx.Timeout(5.0, pool=0.05))
+    model = make_model(
+        server,
+        max_retries=2,
+        timeout=httpx.Timeout(5.0, pool=0.05),
+        max_connections=HELD,
+    )
     caplog.set_level(logging.WARNING, logger="langchain_gptoss")
     if mode == "sync":
         outcome = watch(lambda: _pool_timeout_sync(server, model), 30)
     else:
         outcome = watch(lambda: asyncio.run(_pool_timeout_async(server, model)), 30)
     error = outcome.ok()
-    assert isinstance(error, GptOssTimeoutError), f"the 101st call gave {error!r}"
-    assert len(server.requests) == HELD  # nothing was sent for the 101st
+    assert isinstance(error, GptOssTimeoutError), (
+        f"the call past the limit gave {error!r}"
+    )
+    assert len(server.requests) == HELD  # nothing was sent for the last
     records = own_records(caplog.records, outcome)
     retries = [
         r.getMessage() for r in records if "TIR request failed" in r.getMessage()

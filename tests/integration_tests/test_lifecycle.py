@@ -4,8 +4,9 @@ Forks: a child made by `os.fork()`, or a worker of a "fork" `multiprocessing`
 pool, opens its own connections, so no process reads another's answers, and
 leaves the parent's alone. Event loops: `asyncio.run` per call leaves no client,
 socket or memory behind; `close()`/`aclose()` and a collected model free what a
-loop left. Cancelled streams leave nothing open. Requests beyond the in-flight
-limit wait their turn. Copies (shallow, `model_copy`, deep) share the
+loop left. Cancelled streams leave nothing open. Requests beyond `max_connections`
+wait their turn, a thousand at once all complete, and idle connections beyond
+the keep-alive cap close. Copies (shallow, `model_copy`, deep) share the
 original's pool: closing one leaves the original's stream alone. Scripts that fork, or count a whole process's file
 descriptors and memory, run in a fresh interpreter with `ResourceWarning`s as
 errors.
@@ -24,7 +25,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import pytest
@@ -32,9 +33,12 @@ from langchain_core.rate_limiters import InMemoryRateLimiter
 
 import langchain_gptoss
 from langchain_gptoss import ChatGptOss
-from langchain_gptoss._transport import MAX_IN_FLIGHT
+from langchain_gptoss._transport import KEEP_ALIVE
 from langchain_gptoss.testing import Fault, TirEmulator
 from tests.integration_tests.conftest import needs_emulator
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 pytestmark = needs_emulator
 
@@ -454,15 +458,36 @@ def test_copies_share_the_injected_clients_and_the_limiter(copier: Any) -> None:
 # ---------------------------------------------------------- the in-flight limit
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_streams_beyond_the_limit_wait_when_the_pool_timeout_is_none(
-    emulator: TirEmulator, mode: str
-) -> None:
-    # The first MAX_IN_FLIGHT answers are slow, so those streams hold every slot
-    # while the rest ask for one; with no pool timeout, they must wait for it.
-    emulator.inject(*[Fault(first_byte_delay=3.0)] * MAX_IN_FLIGHT)
-    model = connect(emulator, timeout=httpx.Timeout(None))
-    count = MAX_IN_FLIGHT + 10
+class Peak:
+    """The most connections the emulator had open at once while `with`-ed."""
+
+    def __init__(self, emulator: TirEmulator) -> None:
+        self._emulator = emulator
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+        self.connections = 0
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.002):
+            self.connections = max(self.connections, self._emulator.open_connections)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def call_all_at_once(
+    model: ChatGptOss,
+    mode: str,
+    count: int,
+    before_close: Callable[[], None] = lambda: None,
+) -> dict[int, str]:
+    """Stream `count` prompts at once (a thread each, or a task each on one
+    loop), call `before_close`, then `close()`/`aclose()`; returns the texts."""
     texts: dict[int, str] = {}
     errors: list[BaseException] = []
 
@@ -481,6 +506,7 @@ def test_streams_beyond_the_limit_wait_when_the_pool_timeout_is_none(
 
     async def astream_all() -> None:
         await asyncio.gather(*(astream(i) for i in range(count)))
+        await asyncio.to_thread(before_close)
         await model.aclose()
 
     if mode == "sync":
@@ -489,10 +515,68 @@ def test_streams_beyond_the_limit_wait_when_the_pool_timeout_is_none(
         workers = [threading.Thread(target=asyncio.run, args=(astream_all(),))]
     for worker in workers:
         worker.start()
-    # Every slot taken at once: the test reached the limit it is about.
-    wait_for(lambda: emulator.open_connections >= MAX_IN_FLIGHT)
     for worker in workers:
         worker.join()
+    if mode == "sync":
+        before_close()
     model.close()
     assert errors == []
-    assert texts == {i: f"You said: stream {i}" for i in range(count)}
+    return texts
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_requests_beyond_max_connections_wait_when_the_pool_timeout_is_none(
+    emulator: TirEmulator, mode: str
+) -> None:
+    # The first `limit` answers are slow, so those streams hold every slot
+    # while one more asks for one; with no pool timeout, it must wait for it.
+    limit = 20
+    emulator.inject(*[Fault(first_byte_delay=2.0)] * limit)
+    model = connect(emulator, timeout=httpx.Timeout(None), max_connections=limit)
+    with Peak(emulator) as peak:
+        texts = call_all_at_once(model, mode, limit + 1)
+    assert texts == {i: f"You said: stream {i}" for i in range(limit + 1)}
+    assert peak.connections == limit
+    assert emulator.total_connections == limit
+    wait_for(lambda: emulator.open_connections == 0)
+
+
+def test_a_thousand_calls_at_once_on_one_loop_all_complete(
+    emulator: TirEmulator,
+) -> None:
+    # Held answers keep the calls in flight together, past the old cap of 100.
+    count = 1000
+    emulator.inject(*[Fault(first_byte_delay=1.0)] * count)
+    model = connect(emulator)
+
+    async def invoke_all() -> list[Any]:
+        answers = await asyncio.gather(*(model.ainvoke(f"{i}") for i in range(count)))
+        await model.aclose()
+        return [answer.content for answer in answers]
+
+    with Peak(emulator) as peak:
+        answers = asyncio.run(invoke_all())
+    assert answers == [f"You said: {i}" for i in range(count)]
+    assert 100 < peak.connections <= count
+    wait_for(lambda: emulator.open_connections == 0)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_idle_connections_beyond_the_keep_alive_cap_are_closed(
+    emulator: TirEmulator, mode: str
+) -> None:
+    limit = KEEP_ALIVE + 50
+    emulator.inject(*[Fault(first_byte_delay=1.0)] * limit)
+    model = connect(emulator, max_connections=limit)
+    kept: list[int] = []
+
+    def settle() -> None:  # every call done, the pool still open
+        wait_for(lambda: emulator.open_connections <= KEEP_ALIVE)
+        kept.append(emulator.open_connections)
+
+    with Peak(emulator) as peak:
+        texts = call_all_at_once(model, mode, limit, before_close=settle)
+    assert texts == {i: f"You said: stream {i}" for i in range(limit)}
+    assert peak.connections == limit
+    assert kept == [KEEP_ALIVE]
+    wait_for(lambda: emulator.open_connections == 0)

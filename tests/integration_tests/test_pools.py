@@ -30,6 +30,7 @@ from langchain_gptoss import _clients as clients
 from langchain_gptoss.testing import Fault, TirEmulator
 from tests.integration_tests.conftest import needs_emulator
 from tests.integration_tests.test_lifecycle import (
+    _PRELUDE,
     LONG,
     connect,
     run_script,
@@ -133,11 +134,13 @@ SHARED = {
     "base_url-full-form": lambda emu: {"base_url": emu.openai_base_url},
     "base_url-trailing-slash": lambda emu: {"base_url": f"{emu.base_url}/"},
     "timeout-equal-to-the-default": {"timeout": httpx.Timeout(600, connect=10)},
+    "max_connections-equal-to-the-default": {"max_connections": 1000},
 }
 OWN = {
     "timeout-float": {"timeout": 30},
     "timeout-connect": {"timeout": httpx.Timeout(600, connect=5)},
     "timeout-pool": {"timeout": httpx.Timeout(600, connect=10, pool=1)},
+    "max_connections": {"max_connections": 10},
 }
 
 
@@ -259,7 +262,7 @@ def test_many_threads_at_once_create_one_pool(emulator: TirEmulator) -> None:
         thread.join()
     assert len({id(client) for client in sync_clients}) == 1
     assert len({id(pool_of(model)) for model in models}) == 1
-    assert clients._POOLS[clients.pool_key(timeout)] is pool_of(models[0])
+    assert clients._POOLS[clients.pool_key(timeout, 1000)] is pool_of(models[0])
     assert emulator.total_connections <= len(models)
     before = emulator.total_connections
     batched = connect(emulator, timeout=timeout).batch(
@@ -411,7 +414,7 @@ def test_a_model_kept_alive_keeps_its_pool(
 
 def test_injected_clients_bypass_the_shared_pools(emulator: TirEmulator) -> None:
     timeout = httpx.Timeout(63.5, connect=9.5)
-    key = clients.pool_key(timeout)
+    key = clients.pool_key(timeout, 1000)
 
     async def async_calls() -> None:
         async with httpx.AsyncClient() as client:
@@ -465,6 +468,54 @@ def test_a_copy_with_other_timeouts_gets_its_own_pool(emulator: TirEmulator) -> 
     assert emulator.total_connections == 2
     model.close()
     clone.close()
+
+
+# ----------------------------------------------------------------------- TLS
+
+# Every SSLContext made after the prelude, over pools of several timeouts and
+# limits, their sync clients and the clients of two event loops.
+_COUNT_TLS = """
+import ssl
+
+made = []
+original = ssl.SSLContext.__new__
+
+def counting(cls, *args, **kwargs):
+    made.append(cls)
+    return original(cls, *args, **kwargs)
+
+ssl.SSLContext.__new__ = counting
+settings = dict(
+    base_url=emulator.base_url, api_key=emulator.token, project_id=emulator.project_id
+)
+models = [
+    ChatGptOss(**settings, **changed)
+    for changed in (
+        {},
+        {"timeout": 30},
+        {"max_connections": 10},
+        {"max_connections": 3000, "timeout": 5},
+    )
+]
+for each in models:
+    each.invoke("sync")
+
+async def calls():
+    for each in models:
+        await each.ainvoke("async")
+
+asyncio.run(calls())
+asyncio.run(calls())
+for each in models:
+    each.close()
+print(len(made))
+emulator.stop()
+"""
+
+
+def test_one_tls_context_serves_every_pool_shard_and_loop() -> None:
+    done = run_script(_PRELUDE + _COUNT_TLS)
+    assert done.stdout.split() == ["1"]
 
 
 # ------------------------------------------------------------------- numbers

@@ -325,6 +325,30 @@ def test_model_copy_checks_timeouts_too() -> None:
         model.model_copy(update={"stream_idle_timeout": NAN})
 
 
+# ------------------------------------------------------- the connection limit
+
+LIMIT_ERROR = "max_connections must be a whole number of connections, 1 or more"
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "many", True, None])
+def test_bad_connection_limits_fail_at_construction(value: Any) -> None:
+    with pytest.raises(ValidationError, match=LIMIT_ERROR) as raised:
+        ChatGptOss(api_key="t", project_id=1, max_connections=value)
+    assert f"got {value!r}" in str(raised.value)
+    assert "(default 1000)" in str(raised.value)
+
+
+def test_model_copy_checks_the_connection_limit_too() -> None:
+    model = make_model(recorder())
+    with pytest.raises(ValueError, match=LIMIT_ERROR):
+        model.model_copy(update={"max_connections": 0})
+
+
+def test_connection_limit_defaults_to_the_openai_sdks() -> None:
+    assert ChatGptOss(api_key="t", project_id=1).max_connections == 1000
+    assert ChatGptOss(api_key="t", project_id=1, max_connections=7).max_connections == 7
+
+
 # ------------------------------------------------------------------ the token
 
 
