@@ -8,21 +8,12 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
+from _api import HEADERS, MODEL, PROJECT, QUERY, TOKEN, body, chat_url, openai_base
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_gptoss import ChatGptOss
-
-TOKEN = "test-token"  # noqa: S105 - the emulator's
-PROJECT = 12345
-MODEL = "gpt_oss_120b"
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-QUERY = {"project_id": str(PROJECT)}
-
-
-def openai_base(base_url: str) -> str:
-    return f"{base_url}/project/p-{PROJECT}/genai/{MODEL}/v1"
 
 
 def gptoss(base_url: str) -> ChatGptOss:
@@ -41,10 +32,6 @@ def chat_openai(base_url: str) -> BaseChatModel:
     )
 
 
-def chat_url(base_url: str) -> str:
-    return openai_base(base_url) + "/chat/completions"
-
-
 def open_stream(
     client: httpx.Client, base_url: str, prompt: str
 ) -> AbstractContextManager[httpx.Response]:
@@ -54,18 +41,8 @@ def open_stream(
         chat_url(base_url),
         params=QUERY,
         headers=HEADERS,
-        json=_body(prompt, stream=True),
+        json=body(prompt, stream=True),
     )
-
-
-def _body(prompt: str, *, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": prompt}],
-    }
-    if stream:
-        body |= {"stream": True, "stream_options": {"include_usage": True}}
-    return body
 
 
 def raw_stream(client: httpx.Client, base_url: str, prompt: str) -> int:
@@ -82,23 +59,45 @@ def raw_stream(client: httpx.Client, base_url: str, prompt: str) -> int:
 def raw_invoke(client: httpx.Client, base_url: str, prompt: str) -> Any:
     url = chat_url(base_url)
     return client.post(
-        url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=False)
+        url, params=QUERY, headers=HEADERS, json=body(prompt, stream=False)
     ).json()
 
 
 async def raw_ainvoke(client: httpx.AsyncClient, base_url: str, prompt: str) -> Any:
     url = chat_url(base_url)
     response = await client.post(
-        url, params=QUERY, headers=HEADERS, json=_body(prompt, stream=False)
+        url, params=QUERY, headers=HEADERS, json=body(prompt, stream=False)
     )
     return response.json()
 
 
-def unbounded_async_client() -> httpx.AsyncClient:
-    """Raw httpx with room for every concurrent request (no pool timeout)."""
+def pooled_async_client(size: int) -> httpx.AsyncClient:
+    """Raw httpx with a pool as large as the concurrency, so nothing queues.
+
+    The read timeout is raised from httpx's 5 s, which a loaded 2-core machine
+    can pass; it costs nothing per request.
+    """
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(600, pool=None), limits=httpx.Limits(max_connections=1000)
+        timeout=httpx.Timeout(600),
+        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
     )
+
+
+async def raw_astream(client: httpx.AsyncClient, base_url: str, prompt: str) -> int:
+    """`raw_stream`'s async twin: post, read the SSE lines, json.loads each event."""
+    events = 0
+    async with client.stream(
+        "POST",
+        chat_url(base_url),
+        params=QUERY,
+        headers=HEADERS,
+        json=body(prompt, stream=True),
+    ) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data: {"):
+                json.loads(line[6:])
+                events += 1
+    return events
 
 
 class NoIOChatModel(BaseChatModel):
