@@ -4,9 +4,11 @@ httpx fixes a request's read timeout when the request starts and applies it to
 every read, so it cannot end a body at a moment chosen later: the end of
 `total_timeout`, or a short grace for what follows `data: [DONE]`. The model's own
 transports wrap httpcore's network streams in these; `arm` sets the deadline of
-the connection a response arrived on, `disarm` clears it before the connection
-goes back to the pool. Clients you inject are left as they are (`arm` returns
-None for them).
+the connection a response arrived on, and the transport's response stream
+`disarm`s it as the response closes, before the connection goes back to the
+pool. Code reading the body never clears it: by the time it would, the
+connection may already serve another request. Clients you inject are left as
+they are (`arm` returns None for them).
 """
 
 # httpcore's interface fixes the `timeout` parameters of these async methods.
@@ -219,8 +221,12 @@ def arm(
     return stream
 
 
-def disarm(stream: TimedStream | AsyncTimedStream | None) -> None:
-    """Clear the deadline before the connection serves another request."""
-    if stream is not None:
+def disarm(stream: object) -> None:
+    """Clear the deadline before the connection serves another request.
+
+    Called as the response closes, before its connection goes back to the
+    pool (`_transport._Released`); anything but a timed stream is left be.
+    """
+    if isinstance(stream, TimedStream | AsyncTimedStream):
         stream.deadline = None
         stream.idle = None

@@ -31,7 +31,7 @@ from langchain_gptoss._attempt import (
     refuse_unasked_stream,
     retry_delay,
 )
-from langchain_gptoss._deadline import AsyncTimedStream, TimedStream, arm, disarm
+from langchain_gptoss._deadline import AsyncTimedStream, TimedStream, arm
 from langchain_gptoss._decode import BodyDecodingError, BodyLimit, Decoder
 from langchain_gptoss._sse import EventReader, decode_event
 from langchain_gptoss._status import parse_json_body
@@ -179,7 +179,7 @@ def _post_once(client: httpx.Client, call: Call) -> dict[str, Any]:
     ):
         status = response.status_code
         refuse_unasked_stream(response)
-        armed = _arm(response, call)
+        _arm(response, call)
         try:
             decoder = _decoder(response)
             body = _read(
@@ -187,8 +187,6 @@ def _post_once(client: httpx.Client, call: Call) -> dict[str, Any]:
             )
         except BodyDecodingError as exc:
             raise decoding_error(exc, status, stream=False) from None
-        finally:
-            disarm(armed)
     return parse_json_body(status, response.headers, body, call.redact)
 
 
@@ -252,8 +250,6 @@ def _open_events(
             reader.finish()
         except BodyDecodingError as exc:
             raise decoding_error(exc, response.status_code, stream=True) from None
-        finally:
-            disarm(armed)
 
 
 # ----------------------------------------------------------------------------- async
@@ -307,15 +303,13 @@ async def _apost_once(client: httpx.AsyncClient, call: Call) -> dict[str, Any]:
         async with _asend(client, call) as response:
             status = response.status_code
             refuse_unasked_stream(response)
-            armed = _arm(response, call)
+            _arm(response, call)
             try:
                 decoder = _decoder(response)
                 limit = limit_for(status, call, expect_sse=False)
                 body = await _aread(response, decoder, limit, call)
             except BodyDecodingError as exc:
                 raise decoding_error(exc, status, stream=False) from None
-            finally:
-                disarm(armed)
     return parse_json_body(status, response.headers, body, call.redact)
 
 
@@ -377,8 +371,6 @@ async def _aopen_events(
                 reader.finish()
             except BodyDecodingError as exc:
                 raise decoding_error(exc, response.status_code, stream=True) from None
-            finally:
-                disarm(armed)
 
 
 def _decoded(decoder: Decoder, raw: Iterator[bytes]) -> Iterator[bytes]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from langchain_gptoss._deadline import timed_async_transport, timed_transport
+from langchain_gptoss._deadline import disarm, timed_async_transport, timed_transport
 
 if TYPE_CHECKING:
     import ssl
@@ -48,10 +48,16 @@ def shard_limits(max_connections: int) -> list[httpx.Limits]:
 
 
 class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
-    """A response body that gives its slot back when it is closed."""
+    """A response body that, when closed, ends its deadline and gives its slot back.
 
-    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
-        self._inner = inner
+    httpx closes a response the moment its body ends, and closing hands the
+    connection back to the pool: the deadline `arm` set on it must be gone by
+    then, or the next request on that connection inherits it.
+    """
+
+    def __init__(self, response: httpx.Response, release: Callable[[], None]) -> None:
+        self._inner: Any = response.stream
+        self._connection = response.extensions.get("network_stream")
         self._release = release
 
     # The inner iterators themselves: a generator here would be one more frame
@@ -63,12 +69,14 @@ class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
         return aiter(self._inner)
 
     def close(self) -> None:
+        disarm(self._connection)
         try:
             self._inner.close()
         finally:
             self._release()
 
     async def aclose(self) -> None:
+        disarm(self._connection)
         try:
             await self._inner.aclose()
         finally:
@@ -139,7 +147,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         except BaseException:
             release()
             raise
-        response.stream = _Released(response.stream, release)
+        response.stream = _Released(response, release)
         return response
 
     async def aclose(self) -> None:
@@ -180,7 +188,7 @@ class ShardedTransport(httpx.BaseTransport):
         except BaseException:
             release()
             raise
-        response.stream = _Released(response.stream, release)
+        response.stream = _Released(response, release)
         return response
 
     def close(self) -> None:
