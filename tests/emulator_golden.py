@@ -89,11 +89,3 @@ def line_diff(theirs: list[str], mine: list[str]) -> list[str]:
     return [f"-{line}" for line in theirs if line not in mine] + [
         f"+{line}" for line in mine if line not in theirs
     ]
-
-
-def assert_as_known(found: list[str], reason: str | None) -> None:
-    """No difference, unless KNOWN gives a `reason`; then one must remain."""
-    if reason is None:
-        assert found == []
-    else:
-        assert found, f"fixed now, drop it from KNOWN: {reason}"
