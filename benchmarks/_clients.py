@@ -130,6 +130,15 @@ class NoIOChatModel(BaseChatModel):
         text = "".join(content for _, content in self.templates)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: Any = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._generate(messages)
+
     def _stream(
         self,
         messages: list[BaseMessage],

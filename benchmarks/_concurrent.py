@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import _clients as clients
@@ -47,7 +48,7 @@ def bench_concurrent_invoke(url: str, report: Report, count: int, repeats: int) 
 def bench_concurrent_stream(url: str, report: Report, count: int, repeats: int) -> None:
     limit, openai = stream_specs(count)
     with report.guard(limit, openai):
-        t = child("_concurrent.py", "stream", url, count, repeats)
+        t = child("_concurrent.py", "stream", url, count, repeats, timeout=1800)
         floor = t["raw"] + t["floor"]
         report.note(
             f"{count} long astreams at once: ours {t['ours']:.2f} s, raw httpx "
@@ -76,14 +77,23 @@ async def measure_invoke(url: str, count: int, repeats: int) -> dict[str, float]
 
 async def measure_stream(url: str, count: int, repeats: int) -> dict[str, float]:
     model, openai = clients.gptoss(url), clients.chat_openai(url)
-    floor = clients.floor_for(url, LONG)
+    floors = {prompt: clients.floor_for(url, prompt) for prompt in (LONG, SHORT)}
     async with clients.pooled_async_client(count) as raw:
+
+        def works(prompt: str) -> list[Callable[[], Awaitable[Any]]]:
+            return [
+                lambda: gather(count, lambda _: clients.raw_astream(raw, url, prompt)),
+                lambda: gather(
+                    count, lambda _: aconsume(floors[prompt].astream(prompt))
+                ),
+                lambda: gather(count, lambda _: aconsume(model.astream(prompt))),
+                lambda: gather(count, lambda _: aconsume(openai.astream(prompt))),
+            ]
+
+        # A round of long streams takes ChatOpenAI minutes; short ones open the
+        # same `count` connections and warm the same code.
         t_raw, t_floor, t_ours, t_openai = await amedians(
-            repeats,
-            lambda: gather(count, lambda _: clients.raw_astream(raw, url, LONG)),
-            lambda: gather(count, lambda _: aconsume(floor.astream(LONG))),
-            lambda: gather(count, lambda _: aconsume(model.astream(LONG))),
-            lambda: gather(count, lambda _: aconsume(openai.astream(LONG))),
+            repeats, *works(LONG), warmups=works(SHORT)
         )
     return {"raw": t_raw, "floor": t_floor, "ours": t_ours, "openai": t_openai}
 

@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,10 +75,18 @@ def medians(repeats: int, *works: Callable[[], Any]) -> list[float]:
     return [statistics.median(times) for times in samples]
 
 
-async def amedians(repeats: int, *works: Callable[[], Awaitable[Any]]) -> list[float]:
-    """`medians` inside one event loop: clients that cache a loop's pool keep it."""
-    for work in works:
-        await work()
+async def amedians(
+    repeats: int,
+    *works: Callable[[], Awaitable[Any]],
+    warmups: Sequence[Callable[[], Awaitable[Any]]] | None = None,
+) -> list[float]:
+    """`medians` inside one event loop: clients that cache a loop's pool keep it.
+
+    `warmups`, one per work, replace the works themselves as the warm-up round
+    (when a full round is long and a lighter one opens the same connections).
+    """
+    for warmup in works if warmups is None else warmups:
+        await warmup()
     samples: list[list[float]] = [[] for _ in works]
     for _ in range(repeats):
         for work, times in zip(works, samples, strict=True):
@@ -104,7 +112,8 @@ async def gather(count: int, make: Callable[[int], Awaitable[Any]]) -> list[Any]
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.0f} ms"
+    milliseconds = seconds * 1e3
+    return f"{milliseconds:.1f} ms" if milliseconds < 10 else f"{milliseconds:.0f} ms"
 
 
 @dataclass(frozen=True)
@@ -182,7 +191,7 @@ class Report:
         ratio = "  --  " if math.isnan(line.ratio) else f"{line.ratio:6.2f}"
         detail = f"ERROR {line.detail}" if line.error else line.detail
         print(
-            f"{mark} {line.spec.name:<52} {ratio}   target "
+            f"{mark} {line.spec.name:<60} {ratio}   target "
             f"{line.spec.target_text:<7} {detail}",
             flush=True,
         )
