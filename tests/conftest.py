@@ -8,6 +8,8 @@ import tempfile
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Unpack the tokenizer vocabulary into a folder of this run, not ~/.cache."""

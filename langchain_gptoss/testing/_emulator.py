@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING, Any, Self
 from langchain_gptoss.testing._ledger import Ledger
 from langchain_gptoss.testing._releases import DEFAULT_RELEASE, Profile, profile
 from langchain_gptoss.testing._server import Server
+from langchain_gptoss.testing._types import Reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
+    from langchain_gptoss.chat_models import ChatGptOss
     from langchain_gptoss.testing._types import (
         Era,
         Fault,
         GatewayStyle,
         RecordedRequest,
-        Reply,
     )
 
 _JOIN_TIMEOUT = 10.0
@@ -51,7 +52,9 @@ class TirEmulator:
     rather than the release (protocol §2.b, §2.c, §3): ``tool_parser=False``
     (server without ``--tool-call-parser``: the call's JSON in the body's
     ``content`` up to 0.16; streams still parse it up to 0.20, drop it later),
-    ``tokens_per_chunk``, ``force_include_usage``,
+    ``tokens_per_chunk``, ``step_seconds`` (the pause between streamed events,
+    as a model decoding at a human-visible pace; 0 streams at once),
+    ``force_include_usage``,
     ``ignore_required_tool_choice`` (0.20.1), ``legacy_tool_choice_none`` (before
     PR #30867) and ``flaky_structured_output`` (cut-off JSON). ``also_serves``
     names further GenAI slugs answered at their own paths, as TIR hosts several
@@ -87,6 +90,7 @@ class TirEmulator:
         gateway_error_style: GatewayStyle = "message",
         token_ids_key: bool = True,
         tokens_per_chunk: int = 1,
+        step_seconds: float = 0.0,
         crlf: bool = False,
         keepalive_comments: bool = False,
         split_writes: bool = False,
@@ -114,6 +118,7 @@ class TirEmulator:
         self.gateway_error_style: GatewayStyle = gateway_error_style
         self.token_ids_key = token_ids_key
         self.tokens_per_chunk = tokens_per_chunk
+        self.step_seconds = step_seconds
         self.crlf = crlf
         self.keepalive_comments = keepalive_comments
         self.split_writes = split_writes
@@ -202,9 +207,33 @@ class TirEmulator:
         """Queue faults; each chat request that passes the gateway takes one."""
         self._ledger.inject(faults)
 
+    def script(self, *replies: Reply | str) -> None:
+        """Queue answers: the next chat requests get them in order, then the usual.
+
+        A string is an answer with that ``content`` and no reasoning. Requests
+        that a fault or a validation error answers take none.
+        """
+        self._ledger.script(
+            tuple(Reply("", r) if isinstance(r, str) else r for r in replies)
+        )
+
     def clear(self) -> None:
-        """Forget recorded requests and pending faults."""
+        """Forget recorded requests, pending faults and scripted answers."""
         self._ledger.clear()
+
+    def chat_model(self, **settings: Any) -> ChatGptOss:
+        """A ``ChatGptOss`` pointed at this emulator, with ``settings`` on top.
+
+        ``settings`` may replace the connection too, e.g. ``api_key="wrong"``.
+        """
+        from langchain_gptoss.chat_models import ChatGptOss  # noqa: PLC0415
+
+        bound = {
+            "base_url": self.base_url,
+            "api_key": self.token,
+            "project_id": self.project_id,
+        }
+        return ChatGptOss(**(bound | settings))
 
     # -- lifecycle -------------------------------------------------------------
 

@@ -94,9 +94,17 @@ def _script(events: Iterable[bytes], fault: Fault) -> Iterator[bytes | float | N
 
 
 def stream_actions(
-    events: Iterable[bytes], fault: Fault, *, eol: bytes, comments: bool, split: bool
+    events: Iterable[bytes],
+    fault: Fault,
+    *,
+    eol: bytes,
+    comments: bool,
+    split: bool,
+    pace: float = 0.0,
 ) -> Iterator[bytes | float | None]:
     """Every write of a streamed body, made as the events are.
+
+    ``pace`` seconds pass between one event and the next.
 
     Yields:
         Bytes to write (each flushed on its own), seconds to sleep, or ``None`` to
@@ -110,6 +118,8 @@ def stream_actions(
             if item is None:
                 return
             continue
+        if pace and sent:
+            yield pace
         if comments and sent:
             yield keep_alive
         sent += 1

@@ -7,7 +7,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from langchain_gptoss.testing._types import Fault, RecordedRequest
+    from langchain_gptoss.testing._types import Fault, RecordedRequest, Reply
 
 
 class Ledger:
@@ -18,6 +18,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
+        self._replies: deque[Reply] = deque()
         self.open_connections = 0
         self.total_connections = 0
 
@@ -41,11 +42,22 @@ class Ledger:
         with self._lock:
             return self._faults.popleft() if self._faults else None
 
+    def script(self, replies: tuple[Reply, ...]) -> None:
+        """Queue scripted answers in order."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def pop_reply(self) -> Reply | None:
+        """Take the oldest scripted answer, if any."""
+        with self._lock:
+            return self._replies.popleft() if self._replies else None
+
     def clear(self) -> None:
-        """Forget requests and faults."""
+        """Forget requests, faults and scripted answers."""
         with self._lock:
             self._requests.clear()
             self._faults.clear()
+            self._replies.clear()
 
     def connection_changed(self, delta: int) -> None:
         """Count a connection opening (+1) or closing (-1)."""

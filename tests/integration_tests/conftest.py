@@ -86,10 +86,12 @@ def _no_idle_pools() -> None:
 
 
 @pytest.fixture
-def emulator() -> Iterator[TirEmulator]:
-    """A private emulator, for tests that inject faults or change settings."""
-    with TirEmulator() as private:
-        yield private
+def emulator(tir_emulator: TirEmulator) -> TirEmulator:
+    """A private emulator, for tests that inject faults or change settings.
+
+    The package's own pytest fixture, as users get it.
+    """
+    return tir_emulator
 
 
 @pytest.fixture(params=SUPPORTED_RELEASES)

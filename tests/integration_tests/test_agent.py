@@ -10,7 +10,6 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from langchain_gptoss import ChatGptOss
 from langchain_gptoss.testing import TirEmulator
 from tests.integration_tests.conftest import needs_emulator
 
@@ -24,14 +23,6 @@ def emulator(release_emulator: TirEmulator) -> TirEmulator:
 
 
 QUESTION = "What is the weather in 'Paris'? Also add the numbers 2 and 3."
-
-
-def connect(emulator: TirEmulator) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-    )
 
 
 @tool
@@ -53,7 +44,7 @@ def test_agent_runs_several_steps_and_replays_reasoning(
 ) -> None:
     emulator.reasoning_field = era  # type: ignore[assignment]
     emulator.tool_stream_quirks = True
-    model = connect(emulator)
+    model = emulator.chat_model()
     agent = create_agent(model, [get_weather, add_numbers])
     state = {"messages": [HumanMessage(QUESTION)]}
     streamed: list[Any] = []
@@ -106,7 +97,7 @@ def test_an_agent_on_the_leaking_release_neither_shows_nor_resends_arguments(
 ) -> None:
     """vLLM 0.10.2 copies a call's arguments into the answer's `content`."""
     emulator.leak_tool_args_into_content = True
-    model = connect(emulator)
+    model = emulator.chat_model()
     agent = create_agent(model, [get_weather, add_numbers])
     state = {"messages": [HumanMessage(QUESTION)]}
     shown: list[str] = []
@@ -152,7 +143,7 @@ def test_an_agent_calls_tools_whose_names_are_not_identifiers(
     emulator: TirEmulator, mode: str
 ) -> None:
     """MCP names (`github.create_issue`, `get-weather`) travel as identifiers."""
-    model = connect(emulator)
+    model = emulator.chat_model()
     agent = create_agent(model, [create_issue, get_weather_mcp])
     state = {"messages": [HumanMessage("What is the weather in 'Oslo'?")]}
     final = agent.invoke(state) if mode == "sync" else asyncio.run(agent.ainvoke(state))

@@ -49,16 +49,6 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def connect(emulator: TirEmulator, **kwargs: Any) -> ChatGptOss:
-    params: dict[str, Any] = {
-        "base_url": emulator.base_url,
-        "api_key": emulator.token,
-        "project_id": emulator.project_id,
-    }
-    params.update(kwargs)
-    return ChatGptOss(**params)
-
-
 def invoke(model: ChatGptOss, mode: str, *args: Any, **kwargs: Any) -> AIMessage:
     if mode == "sync":
         return model.invoke(*args, **kwargs)
@@ -97,7 +87,7 @@ def test_every_era_gives_reasoning_content_finish_and_usage(
     emulator: TirEmulator, mode: str, era: str
 ) -> None:
     emulator.reasoning_field = era  # type: ignore[assignment]
-    model = connect(emulator)
+    model = emulator.chat_model()
     invoked = invoke(model, mode, "What is the capital of France?")
     whole = summed(stream(model, mode, "What is the capital of France?"))
 
@@ -117,7 +107,9 @@ def test_every_era_gives_reasoning_content_finish_and_usage(
 
 
 def test_the_request_on_the_wire(emulator: TirEmulator, mode: str) -> None:
-    model = connect(emulator, temperature=0.5, reasoning_effort="high", max_tokens=900)
+    model = emulator.chat_model(
+        temperature=0.5, reasoning_effort="high", max_tokens=900
+    )
     history = [
         SystemMessage("Be terse."),
         HumanMessage("Hi"),
@@ -165,7 +157,7 @@ def test_full_get_code_base_url_and_strict_project_query(
 
 def test_truncated_during_reasoning(emulator: TirEmulator, mode: str) -> None:
     # `<|channel|>analysis<|message|>` takes three of the six tokens.
-    model = connect(emulator, max_tokens=6)
+    model = emulator.chat_model(max_tokens=6)
     invoked = invoke(model, mode, "Explain relativity.")
     whole = summed(stream(model, mode, "Explain relativity."))
     for message in (invoked, whole):
@@ -176,11 +168,11 @@ def test_truncated_during_reasoning(emulator: TirEmulator, mode: str) -> None:
 
 
 def test_stream_framing_variants(emulator: TirEmulator, mode: str) -> None:
-    reference = summed(stream(connect(emulator), mode, "Grüße aus 東京 🚀"))
+    reference = summed(stream(emulator.chat_model(), mode, "Grüße aus 東京 🚀"))
     emulator.crlf = True
     emulator.keepalive_comments = True
     emulator.split_writes = True
-    framed = summed(stream(connect(emulator), mode, "Grüße aus 東京 🚀"))
+    framed = summed(stream(emulator.chat_model(), mode, "Grüße aus 東京 🚀"))
     assert framed.content == reference.content
     assert framed.additional_kwargs == reference.additional_kwargs
     assert framed.usage_metadata == reference.usage_metadata
@@ -195,17 +187,17 @@ def test_unicode_line_separators_inside_text_survive_the_stream(
     emulator.responder = lambda _body: Reply(reasoning=f"think {text}", content=text)
     for crlf in (False, True):
         emulator.crlf = crlf
-        whole = summed(stream(connect(emulator), mode, "hi"))
+        whole = summed(stream(emulator.chat_model(), mode, "hi"))
         assert whole.content == text
         assert whole.additional_kwargs["reasoning_content"] == f"think {text}"
-    assert invoke(connect(emulator), mode, "hi").content == text
+    assert invoke(emulator.chat_model(), mode, "hi").content == text
 
 
 def test_scripted_reply_and_stop_reason(emulator: TirEmulator, mode: str) -> None:
     emulator.responder = lambda _body: Reply(
         reasoning="Count up.", content="one two three"
     )
-    message = invoke(connect(emulator), mode, "count", stop=["three"])
+    message = invoke(emulator.chat_model(), mode, "count", stop=["three"])
     assert message.content == "one two "
     assert message.response_metadata["stop_reason"] == "three"
 
@@ -245,7 +237,7 @@ def test_http_faults(
 ) -> None:
     # Three faults queued, one retry allowed: a retryable status is tried twice.
     emulator.inject(fault, fault, fault)
-    model = connect(emulator, max_retries=1)
+    model = emulator.chat_model(max_retries=1)
     with pytest.raises(error) as caught:
         (stream if streamed else invoke)(model, mode, "hi")
     assert len(emulator.requests) == (2 if retried else 1)
@@ -258,7 +250,7 @@ def test_retry_then_success_counts_and_waits(emulator: TirEmulator, mode: str) -
         Fault(status=503), Fault(status=429, headers={"Retry-After": "0.3"})
     )
     started = time.monotonic()
-    message = invoke(connect(emulator, max_retries=2), mode, "hi")
+    message = invoke(emulator.chat_model(max_retries=2), mode, "hi")
     elapsed = time.monotonic() - started
     assert message.content
     assert len(emulator.requests) == 3
@@ -268,16 +260,16 @@ def test_retry_then_success_counts_and_waits(emulator: TirEmulator, mode: str) -
 
 def test_wrong_token_and_wrong_project(emulator: TirEmulator, mode: str) -> None:
     with pytest.raises(GptOssAuthenticationError, match="E2E_TIR_ACCESS_TOKEN"):
-        invoke(connect(emulator, api_key="wrong-token", max_retries=3), mode, "hi")
+        invoke(emulator.chat_model(api_key="wrong-token", max_retries=3), mode, "hi")
     with pytest.raises(GptOssNotFoundError, match="check project_id"):
-        invoke(connect(emulator, project_id=999), mode, "hi")
+        invoke(emulator.chat_model(project_id=999), mode, "hi")
     assert len(emulator.requests) == 2
 
 
 def test_context_overflow(emulator: TirEmulator, mode: str) -> None:
     """vLLM clamps a too-large max_tokens; only a prompt over the context fails."""
     emulator.context_window = 200
-    clamped = invoke(connect(emulator, max_tokens=150), mode, "word " * 100)
+    clamped = invoke(emulator.chat_model(max_tokens=150), mode, "word " * 100)
     assert clamped.response_metadata["finish_reason"] == "length"
     assert clamped.usage_metadata is not None
     assert clamped.usage_metadata["total_tokens"] == 200  # all the room left
@@ -289,11 +281,11 @@ def test_context_overflow(emulator: TirEmulator, mode: str) -> None:
         else r"maximum context length \(200\)"
     )
     with pytest.raises(GptOssContextOverflowError, match=expected):
-        invoke(connect(emulator), mode, "word " * 300)
+        invoke(emulator.chat_model(), mode, "word " * 300)
 
 
 def test_invalid_request_is_not_retried(emulator: TirEmulator, mode: str) -> None:
-    model = connect(emulator, model_kwargs={"tool_choice": "auto"}, max_retries=2)
+    model = emulator.chat_model(model_kwargs={"tool_choice": "auto"}, max_retries=2)
     with pytest.raises(GptOssBadRequestError):
         invoke(model, mode, "hi")
     assert len(emulator.requests) == 1
@@ -316,7 +308,10 @@ def test_broken_streams_raise_after_partial_output(
     chunks: list[Any] = []
     with pytest.raises(error, match=match):
         stream(
-            connect(emulator, max_retries=3), mode, "Tell me a long story.", into=chunks
+            emulator.chat_model(max_retries=3),
+            mode,
+            "Tell me a long story.",
+            into=chunks,
         )
     # What arrived was handed out, and nothing was retried after it.
     assert chunks
@@ -327,14 +322,14 @@ def test_error_event_before_any_chunk_is_retried(
     emulator: TirEmulator, mode: str
 ) -> None:
     emulator.inject(Fault(error_event_after=0))
-    whole = summed(stream(connect(emulator, max_retries=1), mode, "hi"))
+    whole = summed(stream(emulator.chat_model(max_retries=1), mode, "hi"))
     assert whole.content
     assert len(emulator.requests) == 2
 
 
 def test_read_timeout_on_slow_first_byte(emulator: TirEmulator, mode: str) -> None:
     emulator.inject(Fault(first_byte_delay=1.0))
-    model = connect(emulator, timeout=httpx.Timeout(0.2), max_retries=0)
+    model = emulator.chat_model(timeout=httpx.Timeout(0.2), max_retries=0)
     with pytest.raises(GptOssTimeoutError):
         invoke(model, mode, "hi")
 
@@ -350,7 +345,7 @@ def test_connection_refused(mode: str) -> None:
 
 
 def test_n_choices_and_logprobs(emulator: TirEmulator, mode: str) -> None:
-    model = connect(emulator, n=2, model_kwargs={"logprobs": True, "top_logprobs": 2})
+    model = emulator.chat_model(n=2, model_kwargs={"logprobs": True, "top_logprobs": 2})
     if mode == "sync":
         result = model.generate([[HumanMessage("hi")]])
     else:
@@ -365,9 +360,9 @@ def test_n_choices_and_logprobs(emulator: TirEmulator, mode: str) -> None:
         assert entries
         assert all(len(entry["top_logprobs"]) == 2 for entry in entries)
     streamed = summed(
-        stream(connect(emulator, model_kwargs={"logprobs": True}), mode, "hi")
+        stream(emulator.chat_model(model_kwargs={"logprobs": True}), mode, "hi")
     )
-    invoked = invoke(connect(emulator, model_kwargs={"logprobs": True}), mode, "hi")
+    invoked = invoke(emulator.chat_model(model_kwargs={"logprobs": True}), mode, "hi")
     # A stream carries the entries of the steps that send a delta: every text
     # token's, in order, but not those of the silent header tokens (<= 0.32).
     whole = invoked.response_metadata["logprobs"]["content"]
@@ -389,7 +384,7 @@ def test_leaked_tool_arguments_are_not_shown_as_content(
 ) -> None:
     emulator.leak_tool_args_into_content = True
     message = invoke(
-        connect(emulator).bind_tools([Weather]), mode, "Weather in 'Zürich'?"
+        emulator.chat_model().bind_tools([Weather]), mode, "Weather in 'Zürich'?"
     )
     assert message.tool_calls[0]["args"] == {"city": "Zürich"}
     assert message.content == ""
@@ -400,7 +395,7 @@ def test_a_stream_from_the_leaking_release_adds_up_to_the_invoked_message(
 ) -> None:
     """vLLM 0.10.2 copies the arguments into `content` of the answer only."""
     emulator.leak_tool_args_into_content = True
-    model = connect(emulator).bind_tools([Weather])
+    model = emulator.chat_model().bind_tools([Weather])
     invoked = invoke(model, mode, "Weather in 'Zürich'?")
     streamed = reduce(add, stream(model, mode, "Weather in 'Zürich'?"))
     assert streamed.content == invoked.content == ""
@@ -412,7 +407,7 @@ def test_structured_output_failure_keeps_the_raw_answer(
     emulator: TirEmulator, mode: str
 ) -> None:
     emulator.flaky_structured_output = True
-    model = connect(emulator).with_structured_output(Weather, include_raw=True)
+    model = emulator.chat_model().with_structured_output(Weather, include_raw=True)
     result = invoke(model, mode, "Weather in 'Oslo' as JSON.")  # type: ignore[arg-type]
     assert result["parsed"] is None
     assert isinstance(result["parsing_error"], OutputParserException)
@@ -420,5 +415,7 @@ def test_structured_output_failure_keeps_the_raw_answer(
     assert result["raw"].content in str(result["parsing_error"].llm_output)
     emulator.flaky_structured_output = False
     assert invoke(
-        connect(emulator).with_structured_output(Weather), mode, "Weather in 'Oslo'?"
+        emulator.chat_model().with_structured_output(Weather),
+        mode,
+        "Weather in 'Oslo'?",
     ) == Weather(city="Oslo")  # type: ignore[arg-type]

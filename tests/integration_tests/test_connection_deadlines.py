@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from langchain_gptoss._deadline import arm
 from langchain_gptoss._transport import ShardedAsyncTransport, ShardedTransport
@@ -28,12 +26,6 @@ from tests.integration_tests.conftest import needs_emulator
 pytestmark = needs_emulator
 
 TLS = ssl.create_default_context()
-
-
-@pytest.fixture
-def emulator() -> Iterator[TirEmulator]:
-    with TirEmulator() as emu:
-        yield emu
 
 
 def _request(emulator: TirEmulator) -> dict[str, object]:

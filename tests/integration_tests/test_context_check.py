@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from langchain_gptoss import ChatGptOss, GptOssContextOverflowError
+from langchain_gptoss import GptOssContextOverflowError
 from langchain_gptoss.testing import TirEmulator
 from tests.integration_tests.conftest import needs_emulator
 
@@ -20,16 +20,6 @@ pytestmark = needs_emulator
 
 WINDOW = 131_072
 CALLS = ("invoke", "ainvoke", "stream", "astream")
-
-
-def connect(emulator: TirEmulator, **kwargs: Any) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-        max_retries=0,
-        **kwargs,
-    )
 
 
 def call(model: Any, how: str, messages: list[BaseMessage]) -> str:
@@ -54,7 +44,9 @@ QUESTION = [HumanMessage("Name one primary colour.")]
 def test_prompt_plus_max_tokens_over_the_window_is_never_sent(
     emulator: TirEmulator, how: str
 ) -> None:
-    model = connect(emulator, context_check=True, max_tokens=WINDOW - 10)
+    model = emulator.chat_model(
+        max_retries=0, context_check=True, max_tokens=WINDOW - 10
+    )
     prompt = model.get_num_tokens_from_messages(QUESTION)
     with pytest.raises(GptOssContextOverflowError) as raised:
         call(model, how, QUESTION)
@@ -70,21 +62,23 @@ def test_prompt_plus_max_tokens_over_the_window_is_never_sent(
 
 @pytest.mark.parametrize("how", CALLS)
 def test_a_request_that_fits_is_sent(emulator: TirEmulator, how: str) -> None:
-    model = connect(emulator, context_check=True, max_tokens=256)
+    model = emulator.chat_model(max_retries=0, context_check=True, max_tokens=256)
     assert call(model, how, QUESTION)
     assert len(emulator.requests) == 1
 
 
 @pytest.mark.parametrize("how", ["invoke", "astream"])
 def test_per_call_max_tokens_is_checked(emulator: TirEmulator, how: str) -> None:
-    model = connect(emulator, context_check=True)
+    model = emulator.chat_model(max_retries=0, context_check=True)
     with pytest.raises(GptOssContextOverflowError):
         call(model.bind(max_tokens=WINDOW), how, QUESTION)
     assert emulator.requests == []
 
 
 def test_max_completion_tokens_is_checked(emulator: TirEmulator) -> None:
-    model = connect(emulator, context_check=True, max_completion_tokens=WINDOW)
+    model = emulator.chat_model(
+        max_retries=0, context_check=True, max_completion_tokens=WINDOW
+    )
     with pytest.raises(GptOssContextOverflowError):
         model.invoke(QUESTION)
     assert emulator.requests == []
@@ -98,7 +92,7 @@ HUGE = [HumanMessage(" one" * (WINDOW + 30))]
 def test_without_max_tokens_only_a_prompt_that_fills_the_window_is_refused(
     emulator: TirEmulator, how: str
 ) -> None:
-    model = connect(emulator, context_check=True)
+    model = emulator.chat_model(max_retries=0, context_check=True)
     with pytest.raises(GptOssContextOverflowError, match="prompt alone is 131,"):
         call(model, how, HUGE)
     assert emulator.requests == []
@@ -108,7 +102,7 @@ def test_without_max_tokens_only_a_prompt_that_fills_the_window_is_refused(
 
 
 def test_off_by_default(emulator: TirEmulator) -> None:
-    model = connect(emulator, max_tokens=WINDOW - 10)
+    model = emulator.chat_model(max_retries=0, max_tokens=WINDOW - 10)
     # Sent as is, and vLLM (the emulator too) clamps max_tokens to what is left
     # (vllm-golden errors/X.json `prompt_plus_max_tokens_over`): the server decides.
     assert model.invoke(QUESTION).content

@@ -38,20 +38,11 @@ def collect(model: ChatGptOss, mode: str, into: list[Any], how: str = "stream") 
     return "".join(chunk.text for chunk in into)
 
 
-def model_for(emulator: TirEmulator, **settings: Any) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-        **settings,
-    )
-
-
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_first_event_slower_than_the_idle_timeout_is_waited_for(mode: str) -> None:
     with TirEmulator() as emulator:
         emulator.inject(Fault(stall_after=0, stall_seconds=1.5))
-        model = model_for(emulator, stream_idle_timeout=0.5, max_retries=2)
+        model = emulator.chat_model(stream_idle_timeout=0.5, max_retries=2)
         assert collect(model, mode, [])
         assert len(emulator.requests) == 1  # the prompt was sent once
 
@@ -62,7 +53,7 @@ def test_the_first_event_is_bounded_by_the_read_timeout_and_not_resent(
 ) -> None:
     with TirEmulator() as emulator:
         emulator.inject(*[Fault(stall_after=0, stall_seconds=3.0)] * 3)
-        model = model_for(emulator, timeout=0.5, max_retries=2)
+        model = emulator.chat_model(timeout=0.5, max_retries=2)
         with pytest.raises(GptOssTimeoutError) as caught:
             collect(model, mode, [])
         assert len(emulator.requests) == 1
@@ -79,7 +70,7 @@ def test_a_slow_status_line_of_a_stream_is_not_resent_either(
 ) -> None:
     with TirEmulator() as emulator:
         emulator.inject(*[Fault(first_byte_delay=3.0)] * 3)
-        model = model_for(emulator, timeout=0.5, max_retries=2)
+        model = emulator.chat_model(timeout=0.5, max_retries=2)
         with pytest.raises(GptOssTimeoutError, match="first event"):
             collect(model, mode, [], how)
         assert len(emulator.requests) == 1
@@ -89,8 +80,8 @@ def test_a_slow_status_line_of_a_stream_is_not_resent_either(
 def test_resending_after_a_first_event_timeout_is_opt_in(mode: str) -> None:
     with TirEmulator() as emulator:
         emulator.inject(*[Fault(stall_after=0, stall_seconds=3.0)] * 2)
-        model = model_for(
-            emulator, timeout=0.5, max_retries=1, retry_first_event_timeout=True
+        model = emulator.chat_model(
+            timeout=0.5, max_retries=1, retry_first_event_timeout=True
         )
         with pytest.raises(GptOssTimeoutError):
             collect(model, mode, [])
@@ -103,7 +94,7 @@ def test_the_idle_timeout_still_bounds_the_gaps_after_the_first_event(
 ) -> None:
     with TirEmulator() as emulator:
         emulator.inject(Fault(stall_after=4, stall_seconds=3.0))
-        model = model_for(emulator, stream_idle_timeout=0.5, max_retries=2)
+        model = emulator.chat_model(stream_idle_timeout=0.5, max_retries=2)
         received: list[Any] = []
         with pytest.raises(GptOssTimeoutError, match="stream_idle_timeout"):
             collect(model, mode, received)

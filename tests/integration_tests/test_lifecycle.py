@@ -43,15 +43,6 @@ if TYPE_CHECKING:
 pytestmark = needs_emulator
 
 
-def connect(emulator: TirEmulator, **kwargs: Any) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-        **kwargs,
-    )
-
-
 def wait_for(condition: Any, seconds: float = 30.0) -> None:
     """Poll until `condition()` holds; the bound only stops a hung test."""
     deadline = time.monotonic() + seconds
@@ -283,7 +274,7 @@ def test_asyncio_run_per_call_leaves_nothing_behind(call: str, models: str) -> N
 def test_close_frees_what_a_loop_closed_by_hand_left(
     emulator: TirEmulator, closer: str
 ) -> None:
-    model = connect(emulator)
+    model = emulator.chat_model()
     gc.collect()
     before = open_fds()
     loop = asyncio.new_event_loop()
@@ -341,7 +332,7 @@ def test_a_collected_model_closes_its_connections() -> None:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_cancelled_streams_leave_nothing_open(emulator: TirEmulator, mode: str) -> None:
-    model = connect(emulator)
+    model = emulator.chat_model()
     model.invoke("warm up")
     asyncio.run(model.ainvoke("warm up"))
     gc.collect()
@@ -400,7 +391,7 @@ def test_closing_a_copy_leaves_the_originals_stream_alone(
     limiter = InMemoryRateLimiter(
         requests_per_second=1000, check_every_n_seconds=0.001, max_bucket_size=100
     )
-    model = connect(emulator, rate_limiter=limiter)
+    model = emulator.chat_model(rate_limiter=limiter)
 
     def sync() -> str:
         stream = model.stream(LONG)
@@ -532,7 +523,7 @@ def test_requests_beyond_max_connections_wait_when_the_pool_timeout_is_none(
     # while one more asks for one; with no pool timeout, it must wait for it.
     limit = 20
     emulator.inject(*[Fault(first_byte_delay=2.0)] * limit)
-    model = connect(emulator, timeout=httpx.Timeout(None), max_connections=limit)
+    model = emulator.chat_model(timeout=httpx.Timeout(None), max_connections=limit)
     with Peak(emulator) as peak:
         texts = call_all_at_once(model, mode, limit + 1)
     assert texts == {i: f"You said: stream {i}" for i in range(limit + 1)}
@@ -547,7 +538,7 @@ def test_a_thousand_calls_at_once_on_one_loop_all_complete(
     # Held answers keep the calls in flight together, past the old cap of 100.
     count = 1000
     emulator.inject(*[Fault(first_byte_delay=1.0)] * count)
-    model = connect(emulator)
+    model = emulator.chat_model()
 
     async def invoke_all() -> list[Any]:
         answers = await asyncio.gather(*(model.ainvoke(f"{i}") for i in range(count)))
@@ -567,7 +558,7 @@ def test_idle_connections_beyond_the_keep_alive_cap_are_closed(
 ) -> None:
     limit = KEEP_ALIVE + 50
     emulator.inject(*[Fault(first_byte_delay=1.0)] * limit)
-    model = connect(emulator, max_connections=limit)
+    model = emulator.chat_model(max_connections=limit)
     kept: list[int] = []
 
     def settle() -> None:  # every call done, the pool still open

@@ -32,7 +32,6 @@ from tests.integration_tests.conftest import needs_emulator
 from tests.integration_tests.test_lifecycle import (
     _PRELUDE,
     LONG,
-    connect,
     run_script,
     wait_for,
 )
@@ -68,12 +67,12 @@ def test_a_fresh_model_per_call_opens_one_connection(
 ) -> None:
     if mode == "sync":
         for index in range(CALLS):  # each model is dropped right after its call
-            connect(emulator, **body_settings(index)).invoke(f"call {index}")
+            emulator.chat_model(**body_settings(index)).invoke(f"call {index}")
     else:
 
         async def calls() -> None:
             for index in range(CALLS):
-                await connect(emulator, **body_settings(index)).ainvoke(f"{index}")
+                await emulator.chat_model(**body_settings(index)).ainvoke(f"{index}")
 
         asyncio.run(calls())
     assert len(emulator.requests) == CALLS
@@ -87,7 +86,7 @@ def test_a_fresh_model_per_call_opens_one_connection(
 def test_configurable_fields_open_one_connection(
     emulator: TirEmulator, mode: str
 ) -> None:
-    configurable = connect(emulator).configurable_fields(
+    configurable = emulator.chat_model().configurable_fields(
         temperature=ConfigurableField(id="temperature"),
         max_tokens=ConfigurableField(id="max_tokens"),
     )
@@ -152,7 +151,7 @@ OWN = {
 def test_only_transport_settings_get_a_pool_of_their_own(
     emulator: TirEmulator, setting: Any, shares: bool
 ) -> None:
-    first = connect(emulator)
+    first = emulator.chat_model()
     assert first.invoke("first").content == "You said: first"
     changed = setting(emulator) if callable(setting) else setting
     second = ChatGptOss(
@@ -171,7 +170,7 @@ def test_only_transport_settings_get_a_pool_of_their_own(
 
 
 def test_the_token_and_the_project_go_with_each_request(emulator: TirEmulator) -> None:
-    first = connect(emulator)
+    first = emulator.chat_model()
     first.invoke("first")
     emulator.token, emulator.project_id = OTHER_TOKEN, 777
     second = ChatGptOss(base_url=emulator.base_url, api_key=OTHER_TOKEN, project_id=777)
@@ -214,7 +213,7 @@ def _strings_reachable_from(root: object, limit: int = 20_000) -> list[str]:
 def test_the_shared_pool_holds_no_token_and_no_cookie(emulator: TirEmulator) -> None:
     # A server's cookie must not travel to another tenant's requests.
     emulator.inject(Fault(headers={"Set-Cookie": "session=tenant-a; Path=/"}))
-    first = connect(emulator)
+    first = emulator.chat_model()
     first.invoke("first")
     asyncio.run(first.ainvoke("first, async"))
     emulator.token = OTHER_TOKEN
@@ -246,7 +245,7 @@ def test_the_shared_pool_holds_no_token_and_no_cookie(emulator: TirEmulator) -> 
 
 def test_many_threads_at_once_create_one_pool(emulator: TirEmulator) -> None:
     timeout = httpx.Timeout(61.5, connect=9.5)  # a pool no other test has
-    models = [connect(emulator, timeout=timeout, seed=i) for i in range(16)]
+    models = [emulator.chat_model(timeout=timeout, seed=i) for i in range(16)]
     barrier = threading.Barrier(len(models))
     sync_clients: list[httpx.Client] = []
 
@@ -265,7 +264,7 @@ def test_many_threads_at_once_create_one_pool(emulator: TirEmulator) -> None:
     assert clients._POOLS[clients.pool_key(timeout, 1000)] is pool_of(models[0])
     assert emulator.total_connections <= len(models)
     before = emulator.total_connections
-    batched = connect(emulator, timeout=timeout).batch(
+    batched = emulator.chat_model(timeout=timeout).batch(
         ["batched"] * 20, config={"max_concurrency": 4}
     )
     assert len(batched) == 20
@@ -277,7 +276,7 @@ def test_many_threads_at_once_create_one_pool(emulator: TirEmulator) -> None:
 def test_each_event_loop_has_its_own_client_closed_with_it(
     emulator: TirEmulator,
 ) -> None:
-    first, second = connect(emulator), connect(emulator, temperature=0.5)
+    first, second = emulator.chat_model(), emulator.chat_model(temperature=0.5)
     seen: dict[int, httpx.AsyncClient] = {}
 
     async def on_loop(index: int) -> None:
@@ -305,7 +304,7 @@ def test_each_event_loop_has_its_own_client_closed_with_it(
 def test_shutdown_asyncgens_closes_a_hand_run_loops_client(
     emulator: TirEmulator,
 ) -> None:
-    first, second = connect(emulator), connect(emulator, seed=1)
+    first, second = emulator.chat_model(), emulator.chat_model(seed=1)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(first.ainvoke("first"))
     loop.run_until_complete(second.ainvoke("second"))
@@ -323,7 +322,7 @@ def test_shutdown_asyncgens_closes_a_hand_run_loops_client(
 def test_close_detaches_and_the_last_model_closes_the_pool(
     emulator: TirEmulator,
 ) -> None:
-    first, second = connect(emulator), connect(emulator, temperature=0.2)
+    first, second = emulator.chat_model(), emulator.chat_model(temperature=0.2)
     first.invoke("first")
     second.invoke("second")
     first.close()  # the second still uses the pool
@@ -344,11 +343,11 @@ def test_a_per_request_model_closing_leaves_the_others_stream_alone(
     emulator: TirEmulator,
 ) -> None:
     async def main() -> str:
-        long_lived = connect(emulator)
+        long_lived = emulator.chat_model()
         stream = long_lived.astream(LONG)
         text = (await anext(stream)).text
         for index in range(5):
-            async with connect(emulator, temperature=0.1) as per_request:
+            async with emulator.chat_model(temperature=0.1) as per_request:
                 answer = await per_request.ainvoke(f"request {index}")
                 assert answer.content == f"You said: request {index}"
         text += "".join([chunk.text async for chunk in stream])
@@ -373,13 +372,13 @@ def test_dropping_every_model_releases_the_pool(
         return weakref.ref(pool_of(models[0]))
 
     if mode == "sync":
-        pool = used([connect(emulator, timeout=timeout, seed=i) for i in range(5)])
+        pool = used([emulator.chat_model(timeout=timeout, seed=i) for i in range(5)])
         gc.collect()
         wait_for(lambda: emulator.open_connections == 0)
     else:
 
         async def on_one_loop() -> weakref.ref[Any]:
-            models = [connect(emulator, timeout=timeout, seed=i) for i in range(5)]
+            models = [emulator.chat_model(timeout=timeout, seed=i) for i in range(5)]
             for model in models:
                 await model.ainvoke("hi")
             pool = weakref.ref(pool_of(models[0]))
@@ -402,9 +401,9 @@ def test_a_model_kept_alive_keeps_its_pool(
     emulator: TirEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(clients, "LINGER", 0.05)
-    model = connect(emulator)
+    model = emulator.chat_model()
     model.invoke("hi")
-    connect(emulator).invoke("a model dropped at once")
+    emulator.chat_model().invoke("a model dropped at once")
     gc.collect()
     threading.Event().wait(0.3)  # well past LINGER
     model.invoke("still the same connection")
@@ -418,14 +417,14 @@ def test_injected_clients_bypass_the_shared_pools(emulator: TirEmulator) -> None
 
     async def async_calls() -> None:
         async with httpx.AsyncClient() as client:
-            model = connect(emulator, http_async_client=client, timeout=timeout)
+            model = emulator.chat_model(http_async_client=client, timeout=timeout)
             await model.ainvoke("injected")
             await model.aclose()
             assert not client.is_closed
             assert pool_of(model) is None
 
     with httpx.Client() as sync_client:
-        model = connect(emulator, http_client=sync_client, timeout=timeout)
+        model = emulator.chat_model(http_client=sync_client, timeout=timeout)
         model.invoke("injected")
         model.close()
         assert not sync_client.is_closed
@@ -447,7 +446,7 @@ COPIERS = {
 
 @pytest.mark.parametrize("copier", COPIERS.values(), ids=COPIERS.keys())
 def test_copies_share_the_originals_pool(emulator: TirEmulator, copier: Any) -> None:
-    model = connect(emulator)
+    model = emulator.chat_model()
     model.invoke("the original")
     clone = copier(model)
     assert clone._owned is not model._owned
@@ -460,7 +459,7 @@ def test_copies_share_the_originals_pool(emulator: TirEmulator, copier: Any) -> 
 
 
 def test_a_copy_with_other_timeouts_gets_its_own_pool(emulator: TirEmulator) -> None:
-    model = connect(emulator)
+    model = emulator.chat_model()
     model.invoke("the original")
     clone = model.model_copy(update={"timeout": 5})
     clone.invoke("the copy")

@@ -31,15 +31,6 @@ pytestmark = needs_emulator
 SECRET = "tir-SECRET-7f3a9c1e-do-not-log"
 
 
-def connect(emulator: TirEmulator, **kwargs: Any) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-        **kwargs,
-    )
-
-
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))  # noqa: PTH208
 
@@ -48,7 +39,7 @@ def open_fds() -> int:
 
 
 def test_async_model_survives_new_and_closed_event_loops(emulator: TirEmulator) -> None:
-    model = connect(emulator)
+    model = emulator.chat_model()
     first = asyncio.run(model.ainvoke("one"))
     second = asyncio.run(model.ainvoke("two"))  # the first loop is closed by now
     assert first.content
@@ -69,7 +60,7 @@ def test_async_model_survives_new_and_closed_event_loops(emulator: TirEmulator) 
 
 
 def test_one_connection_serves_sequential_calls(emulator: TirEmulator) -> None:
-    model = connect(emulator)
+    model = emulator.chat_model()
     for _ in range(5):
         model.invoke("hi")
         list(model.stream("hi"))
@@ -85,14 +76,14 @@ def test_one_connection_serves_sequential_calls(emulator: TirEmulator) -> None:
 def test_close_and_context_managers_close_owned_connections(
     emulator: TirEmulator,
 ) -> None:
-    with connect(emulator) as model:
+    with emulator.chat_model() as model:
         model.invoke("hi")
         assert emulator.open_connections == 1
     wait_for(lambda: emulator.open_connections == 0)
     assert model.invoke("reopened").content  # a closed model opens anew
 
     async def scoped() -> None:
-        async with connect(emulator) as amodel:
+        async with emulator.chat_model() as amodel:
             await amodel.ainvoke("hi")
             assert emulator.open_connections == 2  # the sync one above is still open
 
@@ -114,7 +105,7 @@ def wait_for(condition: Any, seconds: float = 3.0) -> None:
 
 def test_pickle_deepcopy_and_model_copy(emulator: TirEmulator) -> None:
     limiter = InMemoryRateLimiter(requests_per_second=50, max_bucket_size=5)
-    model = connect(emulator, temperature=0.4, rate_limiter=limiter)
+    model = emulator.chat_model(temperature=0.4, rate_limiter=limiter)
     model.invoke("warm up the clients")
     asyncio.run(model.ainvoke("and the async one"))
 
@@ -135,7 +126,7 @@ def test_pickle_deepcopy_and_model_copy(emulator: TirEmulator) -> None:
 
 def test_unpickled_in_another_process(emulator: TirEmulator, tmp_path: Any) -> None:
     path = tmp_path / "model.pkl"
-    path.write_bytes(pickle.dumps(connect(emulator, reasoning_effort="low")))
+    path.write_bytes(pickle.dumps(emulator.chat_model(reasoning_effort="low")))
     script = (
         "import pickle, sys; "
         f"model = pickle.loads(open({str(path)!r}, 'rb').read()); "
@@ -161,7 +152,7 @@ def test_batch_and_abatch_with_max_concurrency_and_rate_limiter(
     limiter = InMemoryRateLimiter(
         requests_per_second=200, check_every_n_seconds=0.005, max_bucket_size=10
     )
-    model = connect(emulator, rate_limiter=limiter)
+    model = emulator.chat_model(rate_limiter=limiter)
     prompts = [f"question {i}" for i in range(60)]
     answers = model.batch(prompts, config={"max_concurrency": 8})
     assert [a.content for a in answers] == [f"You said: {p}" for p in prompts]

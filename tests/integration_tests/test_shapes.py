@@ -8,7 +8,6 @@ ChatGptOss gets an answer from the same emulator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,7 +17,6 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from langchain_gptoss import ChatGptOss
 from langchain_gptoss.testing import TirEmulator
 from tests.golden import request_answers
 from tests.integration_tests.conftest import needs_emulator
@@ -33,22 +31,6 @@ GOLDEN = request_answers(
 @pytest.fixture(params=["sync", "async"])
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def emulator() -> Iterator[TirEmulator]:
-    with TirEmulator() as private:
-        yield private
-
-
-def connect(emulator: TirEmulator, **kwargs: Any) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-        max_retries=0,
-        **kwargs,
-    )
 
 
 def run(runnable: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
@@ -99,7 +81,7 @@ class Forecast(BaseModel):
 def test_bind_tools_with_no_tools_on_0_20(emulator: TirEmulator, mode: str) -> None:
     emulator.vllm_version = "0.20.1"
     assert_refuses_old_shape(emulator, "tools_empty_list")
-    model = connect(emulator)
+    model = emulator.chat_model(max_retries=0)
     answer = run(model.bind_tools([]), mode, "Hello there")
     assert answer.content
     assert stream(model.bind_tools([], tool_choice="auto"), mode, "Hello there")
@@ -113,7 +95,9 @@ def test_agent_with_a_schema_and_no_tools_on_0_20(
 ) -> None:
     emulator.vllm_version = "0.20.1"
     assert_refuses_old_shape(emulator, "tools_empty_list")
-    agent = create_agent(connect(emulator), tools=[], response_format=Forecast)
+    agent = create_agent(
+        emulator.chat_model(max_retries=0), tools=[], response_format=Forecast
+    )
     state = run(agent, mode, {"messages": [HumanMessage("Forecast for 'Oslo'?")]})
     assert isinstance(state["structured_response"], Forecast)
     assert isinstance(state["messages"][-1], AIMessage)
@@ -129,8 +113,8 @@ def test_extra_body_reaches_vllm_at_the_top_level(
     emulator: TirEmulator, mode: str
 ) -> None:
     """vLLM ignores a nested `extra_body` silently: the keys must be top-level."""
-    model = connect(
-        emulator,
+    model = emulator.chat_model(
+        max_retries=0,
         extra_body={"top_k": 20, "chat_template_kwargs": {"enable_thinking": False}},
     )
     assert run(model, mode, "Hello there", extra_body={"top_k": 5}).content
@@ -173,7 +157,9 @@ def test_mcp_style_tool_result_on_0_11_0(
             tool_call_id="call_oslo_1",
         ),
     ]
-    answer = run(connect(emulator).bind_tools([LOOKUP_WEATHER]), mode, history)
+    answer = run(
+        emulator.chat_model(max_retries=0).bind_tools([LOOKUP_WEATHER]), mode, history
+    )
     assert "rain: yes\ntemp: 4C" in answer.content
     (body,) = sent(emulator)
     assert body["messages"][2]["content"] == "rain: yes\ntemp: 4C"
@@ -195,7 +181,9 @@ def test_tool_without_description_on_0_20(
 ) -> None:
     emulator.vllm_version = "0.20.1"
     assert_refuses_old_shape(emulator, "tool_without_description")
-    answer = run(connect(emulator).bind_tools([tool]), mode, "Roll a die.")
+    answer = run(
+        emulator.chat_model(max_retries=0).bind_tools([tool]), mode, "Roll a die."
+    )
     assert [call["name"] for call in answer.tool_calls] == ["roll_die"]
     (body,) = sent(emulator)
     assert body["tools"][0]["function"]["description"] == ""
@@ -213,7 +201,7 @@ def get_forecast(city: str) -> list[dict[str, Any]]:
 
 def test_agent_loop_with_a_json_tool_result(emulator: TirEmulator, mode: str) -> None:
     emulator.vllm_version = "0.11.0"
-    agent = create_agent(connect(emulator), [get_forecast])
+    agent = create_agent(emulator.chat_model(max_retries=0), [get_forecast])
     state = run(agent, mode, {"messages": [HumanMessage("Forecast for 'Oslo'?")]})
     result = state["messages"][2]
     assert isinstance(result, ToolMessage)
@@ -250,7 +238,9 @@ def test_search_results_and_a_refusal_in_history(
             [search, {"type": "non_standard", "value": {}}], tool_call_id="call_1"
         ),
     ]
-    answer = run(connect(emulator).bind_tools([LOOKUP_WEATHER]), mode, history)
+    answer = run(
+        emulator.chat_model(max_retries=0).bind_tools([LOOKUP_WEATHER]), mode, history
+    )
     assert "Rain all day." in answer.content
     (body,) = sent(emulator)
     assert body["messages"][1]["content"] == "I can't help with that."

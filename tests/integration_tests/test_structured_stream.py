@@ -12,7 +12,6 @@ import pytest
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from langchain_gptoss import ChatGptOss
 from langchain_gptoss.testing import Reply, TirEmulator, ToolCall
 from tests.integration_tests.conftest import needs_emulator
 
@@ -72,14 +71,6 @@ def emulator() -> Iterator[TirEmulator]:
         yield emu
 
 
-def connect(emulator: TirEmulator) -> ChatGptOss:
-    return ChatGptOss(
-        base_url=emulator.base_url,
-        api_key=emulator.token,
-        project_id=emulator.project_id,
-    )
-
-
 def both_ways(chain: Any, prompt: str) -> list[Any]:
     """Stream sync and async; they must yield the same objects."""
     synced = list(chain.stream(prompt))
@@ -95,7 +86,7 @@ def both_ways(chain: Any, prompt: str) -> list[Any]:
 def test_pydantic_objects_hold_only_whole_fields(
     emulator: TirEmulator, method: str
 ) -> None:
-    chain = connect(emulator).with_structured_output(Person, method=method)
+    chain = emulator.chat_model().with_structured_output(Person, method=method)
     streamed = both_ways(chain, "Who is this?")
     final = Person.model_validate_json(ANSWER)
     assert streamed[-1] == final == chain.invoke("Who is this?")
@@ -115,7 +106,7 @@ def test_pydantic_objects_hold_only_whole_fields(
 def test_dict_schemas_stream_partial_dicts(
     emulator: TirEmulator, method: str, schema: Any
 ) -> None:
-    chain = connect(emulator).with_structured_output(schema, method=method)
+    chain = emulator.chat_model().with_structured_output(schema, method=method)
     streamed = both_ways(chain, "Who is this?")
     final = json.loads(ANSWER)
     assert streamed[-1] == final == chain.invoke("Who is this?")
@@ -137,7 +128,7 @@ def test_default_model_streams_whole_fields(method: str) -> None:
 
     prompt = "Place at 'Baker Street' 221 in 'London'."
     with TirEmulator(tokens_per_chunk=1) as emu:
-        chain = connect(emu).with_structured_output(Place, method=method)
+        chain = emu.chat_model().with_structured_output(Place, method=method)
         streamed = both_ways(chain, prompt)
         final = chain.invoke(prompt)
     assert final == Place(street="Baker Street", number=221, city="London")
