@@ -27,7 +27,8 @@ Run from the repository root, after `pip install -e '.[cookbook,ray]'`:
 
 It starts a local Ray (2 CPUs) unless RAY_ADDRESS names a cluster; it talks to
 TIR when E2E_TIR_ACCESS_TOKEN and E2E_TIR_PROJECT_ID are set, otherwise to the
-bundled emulator (and says so on its first line).
+bundled emulator (and says so on its first line). The emulator listens on the
+driver's loopback, so on a cluster of several machines use TIR.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class SharedRateLimiter(BaseRateLimiter):
 
 
 def round_trip_seconds(bucket: Any, samples: int = 200) -> float:
-    """What one reservation costs the caller, apart from the wait it hands out."""
+    """What one call to the bucket costs (each reservation is one), apart from waits."""
     started = time.perf_counter()
     for _ in range(samples):
         ray.get(bucket.count.remote())

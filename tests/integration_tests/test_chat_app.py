@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from langchain_gptoss.testing import Reply, TirEmulator
+from langchain_gptoss.testing import Fault, Reply, TirEmulator
 
 COOKBOOK = Path(__file__).parents[2] / "cookbook"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -175,3 +176,29 @@ def test_stop_and_closing_the_tab_release_the_upstream_connection(
     streaming = tir_emulator.open_connections
     page.close()
     assert wait_until(lambda: tir_emulator.open_connections == streaming - 1)
+
+
+def test_a_failed_call_shows_its_error_on_the_page(
+    tir_emulator: TirEmulator, app_url: str, browser: Any
+) -> None:
+    tir_emulator.inject(Fault(status=503))
+    page = browser.new_page()
+    page.goto(app_url)
+    turn = ask(page, "Hello?")
+    sync_api.expect(turn.locator(".answer.error")).to_contain_text("HTTP 503")
+    sync_api.expect(page.locator("body")).to_have_attribute("data-state", "idle")
+
+
+def test_bad_requests_get_a_clear_400(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=10) as http:
+        no_session = http.post("chat", json={"message": "hi"})
+        assert no_session.status_code == 400
+        assert "load the page first" in no_session.json()["error"]
+        http.get("")  # the page sets the session cookie
+        for body in ({"message": ""}, {"text": "hi"}, ["hi"]):
+            reply = http.post("chat", json=body)
+            assert reply.status_code == 400
+            assert reply.json()["error"] == 'send {"message": "your question"}'
+        too_long = http.post("chat", json={"message": "x" * 8001})
+        assert too_long.status_code == 400
+        assert "8001 characters; at most 8000" in too_long.json()["error"]
