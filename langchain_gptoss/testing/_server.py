@@ -22,7 +22,7 @@ from langchain_gptoss.testing._errors import (
 )
 from langchain_gptoss.testing._gateway import check, slug_of
 from langchain_gptoss.testing._tools import Habits
-from langchain_gptoss.testing._types import Fault, RecordedRequest, Reply
+from langchain_gptoss.testing._types import Fault, RecordedRequest
 from langchain_gptoss.testing._vllm import JsonAnswer, Settings, complete, parse_body
 from langchain_gptoss.testing._wording import worded
 
@@ -116,7 +116,7 @@ async def _read_request(
     return _Request(parts[0], parts[1], headers, body, keep)
 
 
-def _settings(emu: TirEmulator, model: str, scripted: Reply | None) -> Settings:
+def _settings(emu: TirEmulator, model: str, ledger: Ledger) -> Settings:
     release = emu.profile
     leak = emu.leak_tool_args_into_content
     by_name = emu.require_tool_message_name
@@ -128,7 +128,8 @@ def _settings(emu: TirEmulator, model: str, scripted: Reply | None) -> Settings:
         token_ids_key=emu.token_ids_key,
         tokens_per_chunk=emu.tokens_per_chunk,
         force_include_usage=emu.force_include_usage,
-        responder=emu.responder if scripted is None else lambda _body: scripted,
+        responder=emu.responder,
+        scripted=ledger.pop_reply,
         habits=Habits(
             legacy_tool_choice_none=emu.legacy_tool_choice_none,
             ignore_required_tool_choice=emu.ignore_required_tool_choice,
@@ -302,10 +303,9 @@ class Server:
         request_id = f"chatcmpl-{uuid.uuid4()}"
         extra.append(("x-request-id", request_id))
         try:
-            scripted = None if parse_error else self._ledger.pop_reply()
             answer = (parse_error and worded(parse_error, emu.profile)) or complete(
                 body,
-                _settings(emu, slug_of(path), scripted),
+                _settings(emu, slug_of(path), self._ledger),
                 request_id=request_id,
                 created=int(time.time()),
             )

@@ -48,6 +48,8 @@ class Settings:
     """The vLLM release played (``vllm``) and what it does."""
     harmony_date: str | None = None
     """The date of vLLM's harmony system message (None: today)."""
+    scripted: Callable[[], Reply | None] = lambda: None
+    """The next scripted answer, taken only by a request that gets answered."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ def _overflow(body: dict[str, Any], prompt: int, settings: Settings) -> ApiError
 
 
 def _replies(body: dict[str, Any], settings: Settings, n: int) -> list[Reply]:
+    scripted = settings.scripted()
+    if scripted is not None:
+        return [scripted] * n
     if settings.responder is None:
         return [model_reply(body, index, settings.habits) for index in range(n)]
     reply = settings.responder(body)

@@ -6,7 +6,12 @@ import time
 
 import pytest
 
-from langchain_gptoss import ChatGptOss, GptOssAuthenticationError, GptOssServerError
+from langchain_gptoss import (
+    ChatGptOss,
+    GptOssAuthenticationError,
+    GptOssBadRequestError,
+    GptOssServerError,
+)
 from langchain_gptoss.testing import Fault, Reply, TirEmulator
 from langchain_gptoss.testing._http import stream_actions
 
@@ -93,3 +98,14 @@ def test_chat_model_settings_may_replace_the_connection(
 ) -> None:
     with pytest.raises(GptOssAuthenticationError):
         tir_emulator.chat_model(api_key="wrong-token", max_retries=0).invoke("Hi")
+
+
+def test_a_request_vllm_refuses_takes_no_scripted_answer(
+    tir_emulator: TirEmulator,
+) -> None:
+    tir_emulator.script("Scripted.")
+    tir_emulator.context_window = 200
+    model = tir_emulator.chat_model(max_retries=0, context_check=False)
+    with pytest.raises(GptOssBadRequestError):  # vLLM's own check: prompt too long
+        model.invoke("word " * 300)
+    assert model.invoke("Hi").content == "Scripted."
