@@ -1,0 +1,1 @@
+"""The TIR emulator over real loopback sockets, driven by raw httpx only."""
