@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from langchain_gptoss._decode import BodyDecodingError, BodyLimit
+from langchain_gptoss._json import text_of
 from langchain_gptoss._redact import NO_SECRET, Redactor
 from langchain_gptoss._sse import (
     CONTENT_TYPE,
@@ -26,7 +27,7 @@ from langchain_gptoss._sse import (
     first_event_message,
     idle_message,
 )
-from langchain_gptoss._status import error_from_response, text_of
+from langchain_gptoss._status import error_from_response
 from langchain_gptoss.errors import (
     GptOssAPIError,
     GptOssConnectionError,

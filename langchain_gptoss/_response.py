@@ -23,8 +23,8 @@ from langchain_core.outputs.chat_generation import ChatGeneration, ChatGeneratio
 from langchain_core.outputs.chat_result import ChatResult
 from pydantic import BaseModel
 
+from langchain_gptoss._json import shown
 from langchain_gptoss._redact import NO_SECRET, Redactor
-from langchain_gptoss._status import shown
 from langchain_gptoss.errors import GptOssAPIError, GptOssStreamError
 
 if TYPE_CHECKING:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_gptoss._json import load_json, shown, text_of
 from langchain_gptoss._redact import NO_SECRET, Redactor
 from langchain_gptoss._status import (
     BODY_EXCERPT,
     embedded_status,
     is_context_overflow,
-    load_json,
     message_from_json,
-    shown,
-    text_of,
 )
 from langchain_gptoss.errors import (
     GptOssContextOverflowError,

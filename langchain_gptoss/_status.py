@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import math
 import re
-import reprlib
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic_core import from_json
-
+from langchain_gptoss._json import load_json, text_of
 from langchain_gptoss._redact import NO_SECRET, Redactor
 from langchain_gptoss.errors import (
     GptOssAPIError,
@@ -182,25 +180,6 @@ _STATUS_ERRORS: dict[int, type[GptOssAPIError]] = {
 }
 
 
-def load_json(data: str | bytes) -> Any:
-    """Parse JSON with pydantic-core's parser, three times as fast as `json`.
-
-    It refuses escaped lone surrogates, which `json` accepts, so a refusal falls
-    back to `json`. Invalid UTF-8 becomes U+FFFD, as it does in streams. Raises
-    `ValueError` on malformed input, too deep nesting included.
-    """
-    try:
-        return from_json(data)
-    except ValueError:
-        pass
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    try:
-        return json.loads(text)
-    except RecursionError:
-        msg = "JSON nested too deeply"
-        raise ValueError(msg) from None
-
-
 def embedded_status(error: Any) -> int:
     """The HTTP status a 200 body's (or an event's) error object stands for."""
     code = error.get("code") if isinstance(error, dict) else None
@@ -238,18 +217,3 @@ def parse_json_body(
             embedded_status(payload["error"]), headers, text_of(content), redact
         )
     return payload
-
-
-_SHOWN = reprlib.Repr()
-_SHOWN.maxlevel, _SHOWN.maxdict, _SHOWN.maxlist = 6, 30, 30
-_SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 2000, 200, 40
-
-
-def shown(value: object) -> str:
-    """A bounded repr of parsed JSON, safe for any depth (for messages)."""
-    return _SHOWN.repr(value)
-
-
-def text_of(content: bytes) -> str:
-    """A body as text for messages, invalid UTF-8 replaced."""
-    return content.decode("utf-8", errors="replace")

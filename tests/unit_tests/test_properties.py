@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from langchain_gptoss import GptOssError
-from langchain_gptoss._status import load_json
+from langchain_gptoss._json import load_json
 from tests.unit_tests.conftest import (
     Pieces,
     Recorder,

@@ -12,9 +12,9 @@ from langchain_gptoss import (
     GptOssStreamError,
     GptOssTimeoutError,
 )
+from langchain_gptoss._json import load_json
 from langchain_gptoss._redact import Redactor
 from langchain_gptoss._sse import EventReader, LineSplitter, decode_event
-from langchain_gptoss._status import load_json
 
 
 def read(*chunks: bytes) -> tuple[list[dict[str, object]], bool]:
