@@ -29,7 +29,6 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from langchain_gptoss._transport import ShardedAsyncTransport, ShardedTransport
 
@@ -453,26 +452,3 @@ def _forget_clients_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
     os.register_at_fork(after_in_child=_forget_clients_in_child)
-
-
-class LimiterRecipe:
-    """Pickles an `InMemoryRateLimiter` (which holds a lock) as its settings.
-
-    The unpickled model gets a fresh limiter with the same rate: a worker process
-    limits its own requests, as a limiter cannot be shared across processes anyway.
-    """
-
-    def __init__(self, limiter: InMemoryRateLimiter) -> None:
-        """Remember the limiter's settings."""
-        self.settings = {
-            "requests_per_second": limiter.requests_per_second,
-            "check_every_n_seconds": limiter.check_every_n_seconds,
-            "max_bucket_size": limiter.max_bucket_size,
-        }
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_new_limiter, (self.settings,))
-
-
-def _new_limiter(settings: dict[str, float]) -> InMemoryRateLimiter:
-    return InMemoryRateLimiter(**settings)

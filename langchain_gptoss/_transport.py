@@ -83,7 +83,7 @@ class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
             self._release()
 
 
-class _Ledger:
+class _Slots:
     """Which shard takes the next request: the one with most connections free.
 
     That is the first one when all are idle, as the shards come biggest first.
@@ -126,7 +126,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
             )
             for each in limits
         ]
-        self._ledger = _Ledger(limits)
+        self._slots = _Slots(limits)
         self._gate = asyncio.Semaphore(max_connections)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -136,7 +136,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
                 await self._gate.acquire()
         except TimeoutError as exc:
             raise _pool_timeout_error(request) from exc
-        shard, give_back = self._ledger.take()
+        shard, give_back = self._slots.take()
 
         def release() -> None:
             give_back()
@@ -166,7 +166,7 @@ class ShardedTransport(httpx.BaseTransport):
             timed_transport(httpx.HTTPTransport(limits=each, verify=ssl_context))
             for each in limits
         ]
-        self._ledger = _Ledger(limits)
+        self._slots = _Slots(limits)
         self._lock = threading.Lock()
         self._gate = threading.BoundedSemaphore(max_connections)
 
@@ -176,7 +176,7 @@ class ShardedTransport(httpx.BaseTransport):
         if not self._gate.acquire(timeout=_pool_timeout(request)):
             raise _pool_timeout_error(request)
         with self._lock:
-            shard, give_back = self._ledger.take()
+            shard, give_back = self._slots.take()
 
         def release() -> None:
             with self._lock:

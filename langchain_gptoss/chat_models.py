@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from langchain_gptoss import _attempt, _harmony, _http, _tokens
-from langchain_gptoss._clients import LimiterRecipe, OwnedClients
+from langchain_gptoss._clients import OwnedClients
 from langchain_gptoss._decode import ACCEPT_ENCODING, response_limit
 from langchain_gptoss._endpoint import (
     DEFAULT_BASE_URL,
@@ -35,6 +35,7 @@ from langchain_gptoss._endpoint import (
     resolve_endpoint,
     sends_token_in_clear,
 )
+from langchain_gptoss._limiter import LimiterRecipe
 from langchain_gptoss._names import ToolNames, rename_body, wire_names
 from langchain_gptoss._redact import Redactor, locals_forgotten
 from langchain_gptoss._request import (
