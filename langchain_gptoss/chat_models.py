@@ -25,19 +25,17 @@ from pydantic import (
 
 from langchain_gptoss import _attempt, _harmony, _http, _tokens
 from langchain_gptoss._clients import OwnedClients
-from langchain_gptoss._decode import ACCEPT_ENCODING, response_limit
+from langchain_gptoss._decode import response_limit
 from langchain_gptoss._endpoint import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
-    Endpoint,
-    chat_completions_url,
     check_model,
     resolve_endpoint,
     sends_token_in_clear,
 )
 from langchain_gptoss._limiter import LimiterRecipe
 from langchain_gptoss._names import ToolNames, rename_body, wire_names
-from langchain_gptoss._redact import Redactor, locals_forgotten
+from langchain_gptoss._redact import locals_forgotten
 from langchain_gptoss._request import (
     build_request_body,
     check_extra_body,
@@ -62,8 +60,9 @@ from langchain_gptoss._settings import (
     checked_api_key,
     init_hiding_inputs,
 )
-from langchain_gptoss._sse import CONTENT_TYPE, DEFAULT_MAX_EVENT_BYTES
+from langchain_gptoss._sse import DEFAULT_MAX_EVENT_BYTES
 from langchain_gptoss._structured import Method, structured_output
+from langchain_gptoss._target import Target, prepare_target
 from langchain_gptoss._transport import DEFAULT_MAX_CONNECTIONS
 from langchain_gptoss.errors import GptOssContextOverflowError
 from langchain_gptoss.version import __version__
@@ -226,14 +225,8 @@ class ChatGptOss(BaseChatModel):
     # Errors must not print the input: it holds the token (see `_init`).
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
-    _endpoint: Endpoint = PrivateAttr()
     _owned: OwnedClients = PrivateAttr()
-    _redact: Redactor = PrivateAttr()
-    # Request headers for a JSON answer (False) and a stream (True); built once,
-    # since httpx normalises a plain dict of headers again on every request.
-    _headers: dict[bool, httpx.Headers] = PrivateAttr()
-    # The usual request URL, parsed once: httpx parses a str URL on every request.
-    _parsed_url: dict[str, httpx.URL] = PrivateAttr()
+    _target: Target = PrivateAttr()
 
     # ------------------------------------------------------------------ validation
 
@@ -340,29 +333,17 @@ class ChatGptOss(BaseChatModel):
         # model_copy(update=...) skips the field validators.
         check_idle_timeout(self.stream_idle_timeout)
         check_max_connections(self.max_connections)
-        self._endpoint = endpoint
         self._owned = OwnedClients(self._timeout(), self.max_connections)
         self.base_url, self.model = endpoint.root, endpoint.model
-        url = chat_completions_url(
-            endpoint, self.model, project_query=self.include_project_query
-        )
-        self._parsed_url = {url: httpx.URL(url)}
         self.project_id = int(endpoint.project_id)
         # Last, so that a model that failed to validate never holds the header.
-        self._redact = Redactor(secret.get_secret_value())
-        self._headers = {
-            stream: httpx.Headers(
-                {
-                    "Authorization": f"Bearer {secret.get_secret_value()}",
-                    "Content-Type": "application/json",
-                    "Accept": CONTENT_TYPE if stream else "application/json",
-                    "Accept-Encoding": ACCEPT_ENCODING,
-                    "User-Agent": _USER_AGENT,
-                    **(self.default_headers or {}),
-                }
-            )
-            for stream in (False, True)
-        }
+        self._target = prepare_target(
+            endpoint,
+            secret,
+            project_query=self.include_project_query,
+            user_agent=_USER_AGENT,
+            default_headers=self.default_headers,
+        )
         if sends_token_in_clear(endpoint.root):
             logger.warning(
                 "base_url %s is plain http:// to a non-loopback host: the auth token "
@@ -610,16 +591,13 @@ class ChatGptOss(BaseChatModel):
         sent, body, names = self._wire_body(messages, stop, kwargs, stream=stream)
         if self.context_check:
             self._check_context(body, messages)
-        url = chat_completions_url(
-            self._endpoint, sent["model"], project_query=self.include_project_query
-        )
-        total = self.total_timeout
+        target, total = self._target, self.total_timeout
         return _attempt.Call(
-            url=self._parsed_url.get(url, url),
-            headers=self._headers[stream],
+            url=target.url_for(sent["model"]),
+            headers=target.headers_for(stream=stream),
             content=encode_body(body),
             max_retries=self.max_retries,
-            redact=self._redact,
+            redact=target.redact,
             idle_timeout=self.stream_idle_timeout if stream else None,
             retry_first_event_timeout=self.retry_first_event_timeout,
             max_event_bytes=self.max_event_bytes,
