@@ -75,6 +75,12 @@ def check_base_url(url: str) -> None:
         ValueError: Saying what is wrong; never echoing user info or a query,
             which may hold credentials.
     """
+    _check_characters(url)
+    _check_parts(url)
+    _check_host(url)
+
+
+def _check_characters(url: str) -> None:
     for position, char in enumerate(url):
         if char.isspace() or not char.isprintable():
             msg = (
@@ -82,6 +88,10 @@ def check_base_url(url: str) -> None:
                 f"{char!r} at position {position}. Copy the URL again without it."
             )
             raise ValueError(msg)
+
+
+def _check_parts(url: str) -> None:
+    """Scheme, host and port, and no credentials, query or fragment."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -116,6 +126,10 @@ def check_base_url(url: str) -> None:
     if port == 0:
         msg = f"base_url has port 0; use a port from 1 to 65535. Got {url!r}."
         raise ValueError(msg)
+
+
+def _check_host(url: str) -> None:
+    """The host as httpx reads it: one it can use, and no percent-escapes."""
     try:
         host = httpx.URL(url).host
     except (httpx.InvalidURL, ValueError) as exc:
@@ -161,6 +175,13 @@ def resolve_endpoint(
             )
             raise ValueError(msg)
         return Endpoint(url, normalize_project_id(project_id), model or DEFAULT_MODEL)
+    return _from_full_base(full, project_id, model)
+
+
+def _from_full_base(
+    full: re.Match[str], project_id: int | str | None, model: str | None
+) -> Endpoint:
+    """The endpoint a full base URL names, checked against explicit settings."""
     url_project, url_model = full.group("project"), full.group("model")
     if not _MODEL_SLUG.fullmatch(url_model):
         msg = f"base_url names model {url_model!r}, which is not {_SLUG_RULE}."

@@ -422,22 +422,7 @@ def _chunk_from_event(
 ) -> ChatGenerationChunk | None:
     choices = event.get("choices")
     if not choices:
-        # The usage-only chunk; usage on other chunks (continuous_usage_stats)
-        # holds running totals and would be counted twice.
-        usage = usage_from_wire(event.get("usage"))
-        if usage is None:
-            return None
-        usage_meta = {"model_provider": PROVIDER}
-        if event.get("system_fingerprint"):
-            usage_meta["system_fingerprint"] = event["system_fingerprint"]
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                usage_metadata=usage,
-                response_metadata=usage_meta,
-                id=event.get("id"),
-            )
-        )
+        return _usage_chunk(event)
     choice = choices[0]
     delta = choice.get("delta") or {}
     content = delta.get("content") or ""
@@ -454,33 +439,82 @@ def _chunk_from_event(
         state.saw_content = True
     metadata: dict[str, Any] = {"model_provider": PROVIDER}
     if finish_reason:
-        state.finished = True
-        metadata = _finish_metadata(event, choice, answered=state.saw_content)
-        calls, errors = close_tool_calls(calls, state)
-        if errors:
-            metadata[LOST_ARGUMENTS_KEY] = errors
+        metadata, calls = _finish(event, choice, calls, state)
     if logprobs:
         metadata["logprobs"] = logprobs
     info = {"finish_reason": finish_reason} if finish_reason else None
-    if state.v1:
+    if state.v1 or calls:
+        return _validated_chunk(
+            event, reasoning, content, calls, metadata, info, v1=state.v1
+        )
+    additional_kwargs = {"reasoning_content": reasoning} if reasoning else {}
+    return text_chunk(content, additional_kwargs, metadata, event.get("id"), info)
+
+
+def _usage_chunk(event: dict[str, Any]) -> ChatGenerationChunk | None:
+    """The usage-only chunk at the end, or None for an event without choices.
+
+    Usage on other chunks (continuous_usage_stats) holds running totals and
+    would be counted twice.
+    """
+    usage = usage_from_wire(event.get("usage"))
+    if usage is None:
+        return None
+    usage_meta = {"model_provider": PROVIDER}
+    if event.get("system_fingerprint"):
+        usage_meta["system_fingerprint"] = event["system_fingerprint"]
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content="",
+            usage_metadata=usage,
+            response_metadata=usage_meta,
+            id=event.get("id"),
+        )
+    )
+
+
+def _finish(
+    event: dict[str, Any],
+    choice: dict[str, Any],
+    calls: list[ToolCallChunk],
+    state: StreamState,
+) -> tuple[dict[str, Any], list[ToolCallChunk]]:
+    """The finishing chunk's metadata, and its calls with every call closed."""
+    state.finished = True
+    metadata = _finish_metadata(event, choice, answered=state.saw_content)
+    calls, errors = close_tool_calls(calls, state)
+    if errors:
+        metadata[LOST_ARGUMENTS_KEY] = errors
+    return metadata, calls
+
+
+def _validated_chunk(  # noqa: PLR0917 - the parts of one chunk
+    event: dict[str, Any],
+    reasoning: str | None,
+    content: str,
+    calls: list[ToolCallChunk],
+    metadata: dict[str, Any],
+    info: dict[str, Any] | None,
+    *,
+    v1: bool,
+) -> ChatGenerationChunk:
+    """A chunk built through pydantic: v1 content blocks, or tool-call chunks."""
+    if v1:
         message = AIMessageChunk(
             content=_v1_blocks(reasoning, content, calls),
             response_metadata={**metadata, "output_version": "v1"},
             tool_call_chunks=calls,
             id=event.get("id"),
         )
-        return ChatGenerationChunk(message=message, generation_info=info)
-    additional_kwargs = {"reasoning_content": reasoning} if reasoning else {}
-    if calls:
+    else:
         message = AIMessageChunk(
             content=content,
-            additional_kwargs=additional_kwargs,
+            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
             response_metadata=metadata,
             tool_call_chunks=calls,
             id=event.get("id"),
         )
-        return ChatGenerationChunk(message=message, generation_info=info)
-    return text_chunk(content, additional_kwargs, metadata, event.get("id"), info)
+    return ChatGenerationChunk(message=message, generation_info=info)
 
 
 def text_generation(

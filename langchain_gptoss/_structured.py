@@ -583,29 +583,17 @@ def structured_output(
 ) -> Runnable[LanguageModelInput, Any]:
     """Return `model` bound to answer in `schema`, followed by its parser."""
     is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-    trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
     model_class = schema if is_pydantic else None
     if method == "function_calling":
         tool = format_tools([schema], strict=strict)[0]
         name = tool["function"]["name"]
+        trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
         bound = model.bind_tools(
             [schema], tool_choice=name, strict=strict, ls_structured_output_format=trace
         )
         parser = JsonAnswerParser(model_class=model_class, tool_name=name)
     elif method in {"json_schema", "json_mode"}:
-        if method == "json_schema":
-            json_schema = convert_to_json_schema(schema, strict=strict)
-            response_format: dict[str, Any] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": json_schema.get("title", "output"),
-                    "schema": json_schema,
-                    **({"strict": strict} if strict is not None else {}),
-                },
-            }
-        else:
-            response_format = {"type": "json_object"}
-            trace = {"kwargs": {"method": method}, "schema": schema}
+        response_format, trace = _response_format(schema, method, strict)
         bound = model.bind(
             response_format=response_format, ls_structured_output_format=trace
         )
@@ -619,3 +607,24 @@ def structured_output(
     if not include_raw:
         return bound | parser
     return RunnableMap(raw=bound) | _with_raw(parser)
+
+
+def _response_format(
+    schema: Any, method: Method, strict: bool | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `response_format` for json_schema or json_mode, and its trace."""
+    if method == "json_mode":
+        return {"type": "json_object"}, {"kwargs": {"method": method}, "schema": schema}
+    json_schema = convert_to_json_schema(schema, strict=strict)
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": json_schema.get("title", "output"),
+            "schema": json_schema,
+            **({"strict": strict} if strict is not None else {}),
+        },
+    }
+    return response_format, {
+        "kwargs": {"method": method, "strict": strict},
+        "schema": schema,
+    }

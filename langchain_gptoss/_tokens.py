@@ -253,38 +253,9 @@ _EFFORTS = {"low": "LOW", "medium": "MEDIUM", "high": "HIGH"}
 def _harmony_message(harmony: Any, message: _harmony.Message) -> Any:
     """The openai-harmony `Message` for one of `_harmony`'s messages."""
     if isinstance(message, _harmony.System):
-        effort = _EFFORTS.get(message.reasoning_effort)
-        if effort is None:
-            msg = (
-                f"reasoning_effort must be one of {sorted(_EFFORTS)}, got "
-                f"{message.reasoning_effort!r}."
-            )
-            raise ValueError(msg)
-        content = (
-            harmony.SystemContent.new()
-            .with_reasoning_effort(getattr(harmony.ReasoningEffort, effort))
-            .with_conversation_start_date(message.date)
-            .with_required_channels(list(message.channels))
-        )
-        return harmony.Message.from_role_and_content(harmony.Role.SYSTEM, content)
+        return _system_message(harmony, message)
     if isinstance(message, _harmony.Developer):
-        developer = harmony.DeveloperContent.new()
-        if message.instructions is not None:
-            developer = developer.with_instructions(message.instructions)
-        if message.tools:
-            developer = developer.with_function_tools(
-                [
-                    harmony.ToolDescription.new(
-                        tool.name,
-                        tool.description,
-                        None
-                        if tool.parameters is None
-                        else json.loads(tool.parameters),
-                    )
-                    for tool in message.tools
-                ]
-            )
-        return harmony.Message.from_role_and_content(harmony.Role.DEVELOPER, developer)
+        return _developer_message(harmony, message)
     try:
         role = harmony.Role(message.role)
     except ValueError as exc:
@@ -300,6 +271,40 @@ def _harmony_message(harmony: Any, message: _harmony.Message) -> Any:
         recipient=message.recipient,
         content_type=message.content_type,
     )
+
+
+def _system_message(harmony: Any, message: _harmony.System) -> Any:
+    effort = _EFFORTS.get(message.reasoning_effort)
+    if effort is None:
+        msg = (
+            f"reasoning_effort must be one of {sorted(_EFFORTS)}, got "
+            f"{message.reasoning_effort!r}."
+        )
+        raise ValueError(msg)
+    content = (
+        harmony.SystemContent.new()
+        .with_reasoning_effort(getattr(harmony.ReasoningEffort, effort))
+        .with_conversation_start_date(message.date)
+        .with_required_channels(list(message.channels))
+    )
+    return harmony.Message.from_role_and_content(harmony.Role.SYSTEM, content)
+
+
+def _developer_message(harmony: Any, message: _harmony.Developer) -> Any:
+    developer = harmony.DeveloperContent.new()
+    if message.instructions is not None:
+        developer = developer.with_instructions(message.instructions)
+    if message.tools:
+        tools = [
+            harmony.ToolDescription.new(
+                tool.name,
+                tool.description,
+                None if tool.parameters is None else json.loads(tool.parameters),
+            )
+            for tool in message.tools
+        ]
+        developer = developer.with_function_tools(tools)
+    return harmony.Message.from_role_and_content(harmony.Role.DEVELOPER, developer)
 
 
 def _has_function_tools(messages: list[_harmony.Message]) -> bool:
