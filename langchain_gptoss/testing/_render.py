@@ -140,7 +140,7 @@ def _logprobs(
     return {"content": entries}
 
 
-def completion(shape: Shape, outcomes: list[Outcome]) -> bytes:
+def response_body(shape: Shape, outcomes: list[Outcome]) -> bytes:
     """Serialize the non-streaming ``chat.completion`` body."""
     choices = []
     digits, keys = shape.id_hex_digits, shape.body_keys

@@ -14,7 +14,7 @@ from langchain_gptoss.testing._render import (
     BodyKeys,
     Shape,
     StreamKeys,
-    completion,
+    response_body,
     stream,
 )
 from langchain_gptoss.testing._steps import Play
@@ -281,7 +281,7 @@ def complete(
         ),
     )
     if not body.get("stream"):
-        return JsonAnswer(completion(shape, outcomes))
+        return JsonAnswer(response_body(shape, outcomes))
     include, continuous = _usage_flags(
         body, settings.force_include_usage, settings.profile
     )
