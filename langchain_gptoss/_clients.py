@@ -124,7 +124,6 @@ class _Pool:
     )
 
     def __init__(self, key: PoolKey, timeout: httpx.Timeout) -> None:
-        """Remember how to build clients; build none yet."""
         self.key = key
         self.timeout = timeout
         self.sync: httpx.Client | None = None

@@ -15,7 +15,6 @@ class LimiterRecipe:
     """
 
     def __init__(self, limiter: InMemoryRateLimiter) -> None:
-        """Remember the limiter's settings."""
         self.settings = {
             "requests_per_second": limiter.requests_per_second,
             "check_every_n_seconds": limiter.check_every_n_seconds,

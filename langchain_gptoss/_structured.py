@@ -76,7 +76,6 @@ class WholeMembers:
     """
 
     def __init__(self) -> None:
-        """Start before the opening brace."""
         self.members: dict[str, Any] = {}
         self.arrived = 0
         """How many members have been decoded (a repeated key counts again)."""
@@ -205,7 +204,6 @@ class PartialJson:
     """
 
     def __init__(self) -> None:
-        """Start with no text."""
         self._text = ""
         self._doubles: set[int] = set()  # where a newline became two characters
         self._closing: list[str] = []

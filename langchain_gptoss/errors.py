@@ -162,7 +162,6 @@ class GptOssContextOverflowError(GptOssBadRequestError, ContextOverflowError):
         return error
 
     def __reduce__(self) -> tuple[object, ...]:
-        """Keep the error picklable, the numbers of a local refusal included."""
         if self.prompt_tokens is None or self.context_window is None:
             return super().__reduce__()
         return (
@@ -214,7 +213,6 @@ class GptOssConnectionError(GptOssError, ModelConnectionError):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        """Keep the error picklable with its retry flag."""
         return (_rebuild_flagged, (type(self), str(self), self.is_retryable))
 
 
@@ -240,7 +238,6 @@ class GptOssStreamError(GptOssError, ModelAPIError):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        """Keep the error picklable with its retry flag."""
         return (_rebuild_flagged, (type(self), str(self), self.is_retryable))
 
 
@@ -270,7 +267,6 @@ class GptOssResponseTooLargeError(GptOssError):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        """Keep the error picklable with its limit."""
         return (_rebuild_too_large, (str(self), self.limit, self.setting))
 
 

@@ -278,7 +278,6 @@ class TirEmulator:
         self._bound_port = None
 
     def __enter__(self) -> Self:
-        """Start the emulator."""
         return self.start()
 
     def __exit__(
@@ -287,5 +286,4 @@ class TirEmulator:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Stop the emulator."""
         self.stop()

@@ -14,7 +14,6 @@ class Ledger:
     """Thread-safe shared state: recorded requests, queued faults, connections."""
 
     def __init__(self) -> None:
-        """Start empty."""
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
