@@ -1,12 +1,16 @@
-"""JSON in and out of messages: fast parsing, bounded display, body text (pure)."""
+"""JSON in and out: fast parsing, strict encoding, bounded display (pure)."""
 
 from __future__ import annotations
 
 import json
+import math
 import reprlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def load_json(data: str | bytes) -> Any:
@@ -41,3 +45,51 @@ def shown(value: object) -> str:
 def text_of(content: bytes) -> str:
     """A body as text for messages, invalid UTF-8 replaced."""
     return content.decode("utf-8", errors="replace")
+
+
+def find_non_finite(value: Any) -> tuple[str, float] | None:
+    """Return where (a dotted path) and what the first NaN or infinity in `value` is.
+
+    Only dicts, lists and tuples are searched (what `json.dumps` walks); a
+    container met again on the way down is skipped, as `json.dumps` refuses it.
+    """
+    return _find_non_finite(value, "", set())
+
+
+def _find_non_finite(value: Any, path: str, seen: set[int]) -> tuple[str, float] | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if id(value) in seen:
+        return None
+    if isinstance(value, dict):
+        items: Any = (
+            (f"{path}.{key}" if path else str(key), v) for key, v in value.items()
+        )
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{index}]", v) for index, v in enumerate(value))
+    else:
+        return None
+    seen.add(id(value))
+    for where, item in items:
+        found = _find_non_finite(item, where, seen)
+        if found is not None:
+            return found
+    seen.discard(id(value))
+    return None
+
+
+def strict_dumps(
+    value: Any, explain: Callable[[str, float], str], **options: Any
+) -> str:
+    """`json.dumps(value)`, refusing NaN and infinity, which are not JSON.
+
+    Raises:
+        ValueError: With `explain(where, number)` for the first one found.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, **options)
+    except ValueError:
+        found = find_non_finite(value)
+        if found is None:
+            raise
+    raise ValueError(explain(*found))

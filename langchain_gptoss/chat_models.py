@@ -33,18 +33,17 @@ from langchain_gptoss._endpoint import (
     resolve_endpoint,
     sends_token_in_clear,
 )
+from langchain_gptoss._json import find_non_finite
 from langchain_gptoss._limiter import LimiterRecipe
-from langchain_gptoss._names import ToolNames, rename_body, wire_names
+from langchain_gptoss._profile import PROFILE
 from langchain_gptoss._redact import locals_forgotten
 from langchain_gptoss._request import (
-    build_request_body,
     check_extra_body,
-    check_params,
     encode_body,
-    find_non_finite,
     format_tools,
     merge_extra_body,
     tool_choice_to_wire,
+    wire_body,
 )
 from langchain_gptoss._response import (
     PROVIDER,
@@ -81,41 +80,12 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
+    from langchain_gptoss._names import ToolNames
+
 logger = logging.getLogger("langchain_gptoss")
 
 _TOKEN_ENV = ("E2E_TIR_ACCESS_TOKEN", "TIR_API_TOKEN")
 _USER_AGENT = f"langchain-gptoss/{__version__}"
-# Keyword arguments that steer this client rather than go into the request body
-# as they are (extra_body is merged into it).
-_CALL_OPTIONS = ("stream", "stream_usage", "extra_body")
-# gpt-oss-120b as TIR serves it (vLLM, harmony): 131,072 tokens of context shared by
-# prompt and output (max_input_tokens is that shared window, not a prompt-only
-# limit), text only, one tool call per turn.
-_PROFILE: ModelProfile = {
-    "name": "gpt-oss-120b",
-    "open_weights": True,
-    "max_input_tokens": 131_072,
-    "max_output_tokens": 131_072,
-    "text_inputs": True,
-    "image_inputs": False,
-    "image_url_inputs": False,
-    "pdf_inputs": False,
-    "audio_inputs": False,
-    "video_inputs": False,
-    "image_tool_message": False,
-    "pdf_tool_message": False,
-    "reasoning_output": True,
-    "reasoning_effort_levels": ["low", "medium", "high"],
-    "reasoning_effort_default": "medium",
-    "text_outputs": True,
-    "image_outputs": False,
-    "audio_outputs": False,
-    "video_outputs": False,
-    "tool_calling": True,
-    "tool_choice": True,
-    "tool_call_streaming": True,
-    "structured_output": True,
-}
 
 
 class ChatGptOss(BaseChatModel):
@@ -368,7 +338,7 @@ class ChatGptOss(BaseChatModel):
         return ["langchain_gptoss", "chat_models"]
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        return _PROFILE.copy()
+        return PROFILE.copy()
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -461,7 +431,7 @@ class ChatGptOss(BaseChatModel):
         )
 
     def _check_context(self, body: dict[str, Any], messages: list[BaseMessage]) -> None:
-        window = _PROFILE["max_input_tokens"]
+        window = PROFILE["max_input_tokens"]
         prompt = self._prompt_tokens(body, messages)
         asked = body.get("max_completion_tokens") or body.get("max_tokens")
         if prompt + (asked or 0) > window or prompt >= window:
@@ -547,35 +517,20 @@ class ChatGptOss(BaseChatModel):
         stream: bool,
     ) -> tuple[dict[str, Any], dict[str, Any], ToolNames | None]:
         """The settings as sent, the body, and the tool names renamed in it."""
-        stream_usage = kwargs.get("stream_usage", self.stream_usage)
-        params = {**self._default_params, **kwargs}
-        # Per call over the model's; model_kwargs["extra_body"] is the old spelling.
-        extra_body = merge_extra_body(
-            self.extra_body,
-            self.model_kwargs.get("extra_body"),
-            kwargs.get("extra_body"),
+        return wire_body(
+            messages,
+            {**self._default_params, **kwargs},
+            stop=stop,
+            stream=stream,
+            stream_usage=kwargs.get("stream_usage", self.stream_usage),
+            # Per call over the model's; model_kwargs["extra_body"] is the old
+            # spelling.
+            extra_body=merge_extra_body(
+                self.extra_body,
+                self.model_kwargs.get("extra_body"),
+                kwargs.get("extra_body"),
+            ),
         )
-        for option in _CALL_OPTIONS:
-            params.pop(option, None)
-        if stop:
-            params["stop"] = stop
-        # Checked (and sized) as sent: extra_body wins over the settings.
-        sent = {**params, **extra_body}
-        check_params(sent, stream=stream)
-        if not messages:  # only counted (build_request_body refuses to send none)
-            body = {"messages": [], **{k: v for k, v in sent.items() if v is not None}}
-        else:
-            body = build_request_body(
-                messages,
-                params,
-                stream=stream,
-                stream_usage=stream_usage,
-                extra_body=extra_body,
-            )
-        names = wire_names(body)
-        if names is not None:
-            rename_body(body, names)
-        return sent, body, names
 
     def _prepare(
         self,

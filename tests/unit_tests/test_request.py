@@ -12,7 +12,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_gptoss._request import build_request_body, messages_to_wire
+from langchain_gptoss._messages import messages_to_wire
+from langchain_gptoss._request import build_request_body
 
 
 def test_roles_names_and_text() -> None:

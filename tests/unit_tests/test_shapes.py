@@ -10,7 +10,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
 
-from langchain_gptoss._request import build_request_body, format_tools, messages_to_wire
+from langchain_gptoss._messages import messages_to_wire
+from langchain_gptoss._request import build_request_body, format_tools
 from tests.unit_tests.conftest import (
     Recorder,
     make_model,
