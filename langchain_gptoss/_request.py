@@ -1,4 +1,4 @@
-"""LangChain messages and settings -> a chat-completions request body (pure)."""
+"""Settings, tools and messages -> the request body as sent, checked (pure)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ from pydantic import BaseModel, create_model, model_validator
 from pydantic import v1 as pydantic_v1
 from typing_extensions import TypedDict
 
-from langchain_gptoss._structured import JsonAnswerParser, PartialJson, WholeMembers
+from langchain_gptoss._partial_json import PartialJson, WholeMembers
+from langchain_gptoss._structured import JsonAnswerParser
 from langchain_gptoss.testing._tokens import tokenize
 from tests.unit_tests.conftest import (
     Recorder,
