@@ -30,7 +30,7 @@ from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from langchain_gptoss._partial_json import PartialJson, WholeMembers
 from langchain_gptoss._request import format_tools
-from langchain_gptoss._response import LOST_ARGUMENTS_KEY
+from langchain_gptoss._tool_calls import LOST_ARGUMENTS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

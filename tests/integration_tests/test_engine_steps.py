@@ -18,7 +18,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from langchain_gptoss import ChatGptOss, GptOssError
-from langchain_gptoss._response import LOST_ARGUMENTS_KEY
+from langchain_gptoss._tool_calls import LOST_ARGUMENTS_KEY
 from langchain_gptoss.testing import Reply, TirEmulator, ToolCall
 from tests.integration_tests.conftest import SUPPORTED_RELEASES, needs_emulator
 

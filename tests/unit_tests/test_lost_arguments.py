@@ -18,11 +18,8 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
 
-from langchain_gptoss._response import (
-    LOST_ARGUMENTS_KEY,
-    StreamState,
-    chunks_from_events,
-)
+from langchain_gptoss._response import StreamState, chunks_from_events
+from langchain_gptoss._tool_calls import LOST_ARGUMENTS_KEY
 from langchain_gptoss.errors import GptOssStreamError
 from tests.golden import RELEASES, load
 from tests.unit_tests.conftest import (
