@@ -3,9 +3,11 @@
 Prints the package's lines and modules (the client only: ``testing/``, the
 emulator, is left out), its largest modules and functions, and the hops of one
 ``stream()`` call: the package's own functions it runs, and their modules, taken
-with ``sys.setprofile`` on a real stream from the bundled emulator::
+with ``sys.setprofile`` on a real stream from the bundled emulator. Named
+functions leave out comprehensions, lambdas and the ``__init__`` dataclasses
+generate. Give another checkout's root to measure that one instead::
 
-    python benchmarks/layout.py
+    python benchmarks/layout.py [CHECKOUT]
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import ast
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "langchain_gptoss"
+ROOT = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent.parent)
+PACKAGE = ROOT.resolve() / "langchain_gptoss"
+sys.path.insert(0, str(PACKAGE.parent))  # the hops are walked in that checkout
+UNNAMED = ("<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>", "<lambda>")
 
 
 def client_modules() -> list[Path]:
@@ -80,7 +85,11 @@ def main() -> None:
     for lines, name in every[:5]:
         print(f"  {lines:5d}  {name}")
     names, hops = stream_hops()
-    print(f"one stream(): {len(names)} functions in {len(hops)} modules")
+    named = {n for n in names if "__create_fn__" not in n and not n.endswith(UNNAMED)}
+    print(
+        f"one stream(): {len(names)} functions ({len(named)} named) "
+        f"in {len(hops)} modules"
+    )
     for module in sorted(hops):
         print(f"  {module}")
 
