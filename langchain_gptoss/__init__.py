@@ -1,4 +1,8 @@
-"""LangChain integration for gpt-oss-120b on E2E Networks' TIR GenAI API."""
+"""LangChain integration for gpt-oss-120b on E2E Networks' TIR GenAI API.
+
+How the package is laid out, and where to make the common changes:
+docs/architecture.md.
+"""
 
 from langchain_gptoss.chat_models import ChatGptOss
 from langchain_gptoss.errors import (
