@@ -1,4 +1,4 @@
-"""Non-streaming answers: body shape, reasoning eras, budgets, usage."""
+"""Answers: body shape, reasoning eras, budgets, n, logprobs, releases, scripts."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_gptoss.testing import TirEmulator
+from langchain_gptoss.testing import Reply, TirEmulator
 from langchain_gptoss.testing._harmony_tokens import split
 from tests.integration_tests.emulator.wire import (
     BASE_MESSAGE_KEYS,
     ERA_KEYS,
+    TLS,
     TOP_KEYS,
+    USER,
     UUID_ID,
     error_of,
     joined,
@@ -217,3 +219,104 @@ def test_stop_strings(emu: TirEmulator, client: httpx.Client, stream: bool) -> N
         "brief",
     )
     assert run("not-there")[2:] == ("stop", None)
+
+
+def test_vllm_version_plays_the_release_over_http() -> None:
+    """The release's own status and body on the wire (vllm-golden `tools_empty_list`)."""
+    body = {"messages": [{"role": "user", "content": "Roll a die."}], "tools": []}
+    with TirEmulator(vllm="0.33.0") as emu, httpx.Client(verify=TLS) as http:
+        headers = {"Authorization": f"Bearer {emu.token}"}
+        refused = http.post(emu.chat_url, headers=headers, json=body)
+        emu.vllm = "0.16.0"
+        served = http.post(emu.chat_url, headers=headers, json=body)
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": {
+            "message": "`tools` must not be an empty array. Either provide at least "
+            "one tool or omit the field entirely. (parameter=tools)",
+            "type": "BadRequestError",
+            "param": "tools",
+            "code": 400,
+        }
+    }
+    assert served.status_code == 200
+    assert served.json()["choices"][0]["message"]["content"]
+
+
+def test_n_choices(emu: TirEmulator, client: httpx.Client) -> None:
+    body = post(client, emu, n=2).json()
+    assert [c["index"] for c in body["choices"]] == [0, 1]
+    contents = [c["message"]["content"] for c in body["choices"]]
+    assert contents[0] != contents[1]
+    events = stream_events(client, emu, n=2, stream_options={"include_usage": True})
+    order = [e["choices"][0]["index"] for e in events[:-1]]
+    assert all(len(e["choices"]) == 1 for e in events[:-1])
+    assert order[:4] == [0, 1, 0, 1]
+    assert [joined(events, "content", i) for i in (0, 1)] == contents
+    assert (
+        events[-1]["usage"]["completion_tokens"] == body["usage"]["completion_tokens"]
+    )
+
+
+def test_logprobs(emu: TirEmulator, client: httpx.Client) -> None:
+    body = post(client, emu, logprobs=True, top_logprobs=2).json()
+    message = body["choices"][0]["message"]
+    entries = body["choices"][0]["logprobs"]["content"]
+    # One entry per generated token, harmony's control tokens included.
+    assert "".join(e["token"] for e in entries) == (
+        f"<|channel|>analysis<|message|>{message['reasoning']}<|end|>"
+        f"<|start|>assistant<|channel|>final<|message|>{message['content']}"
+        "<|return|>"
+    )
+    assert len(entries) == body["usage"]["completion_tokens"]
+    for entry in entries:
+        assert list(entry) == ["token", "logprob", "bytes", "top_logprobs"]
+        assert entry["logprob"] <= 0
+        assert bytes(entry["bytes"]).decode() == entry["token"]
+        assert len(entry["top_logprobs"]) == 2
+        assert all(
+            list(top) == ["token", "logprob", "bytes"] and top["logprob"] <= 0
+            for top in entry["top_logprobs"]
+        )
+    events = stream_events(client, emu, logprobs=True, top_logprobs=2)
+    streamed = [
+        e
+        for ev in events
+        if ev["choices"][0]["logprobs"]
+        for e in ev["choices"][0]["logprobs"]["content"]
+    ]
+    # A step that sends no delta sends no log-probabilities either (vLLM <= 0.32):
+    # the header tokens are missing from the stream, the rest is the same.
+    silent = {"<|channel|>", "analysis", "<|end|>", "<|start|>", "assistant", "final"}
+    assert streamed == [e for e in entries if e["token"] not in silent]
+    assert (
+        post(client, emu, logprobs=True).json()["choices"][0]["logprobs"]["content"][0][
+            "top_logprobs"
+        ]
+        == []
+    )
+
+
+def test_responder_scripts_the_answer(emu: TirEmulator, client: httpx.Client) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def respond(body: dict[str, Any]) -> Reply:
+        seen.append(body)
+        return Reply(reasoning="Think.", content=None)
+
+    emu.responder = respond
+    message = post(client, emu).json()["choices"][0]["message"]
+    assert (message["reasoning"], message["content"]) == ("Think.", None)
+    assert seen[0]["messages"] == [USER]
+    emu.responder = lambda _body: Reply(reasoning="", content="ünïcødé 🙂")
+    events = stream_events(client, emu)
+    assert joined(events, "content") == "ünïcødé 🙂"
+    assert not any("reasoning" in e["choices"][0]["delta"] for e in events)
+
+    def broken(body: dict[str, Any]) -> Reply:
+        raise RuntimeError("boom")
+
+    emu.responder = broken
+    reply = post(client, emu)
+    assert reply.status_code == 500
+    assert "boom" in error_of(reply)["message"]

@@ -1,4 +1,4 @@
-"""The E2E gateway in front of vLLM: tokens, routes, the project_id query."""
+"""The E2E gateway in front of vLLM: tokens, routes and slugs, the project_id query."""
 
 from __future__ import annotations
 
@@ -91,3 +91,24 @@ def test_project_id_query(
     assert reply.status_code == status
     if status == 400:
         assert "project_id" in reply.json()["message"]
+
+
+def test_also_serves_other_slugs() -> None:
+    with TirEmulator(also_serves=("gpt_oss_20b",)) as emu:
+        headers = {"Authorization": f"Bearer {emu.token}"}
+        base = f"{emu.base_url}/project/p-{emu.project_id}/genai"
+        with httpx.Client() as client:
+
+            def post(slug: str, **model: str) -> httpx.Response:
+                body = {"messages": [{"role": "user", "content": "hi"}], **model}
+                url = f"{base}/{slug}/v1/chat/completions"
+                return client.post(url, headers=headers, json=body)
+
+            other = post("gpt_oss_20b", model="gpt_oss_20b")
+            wrong_body = post("gpt_oss_20b", model="gpt_oss_120b")
+            unknown = post("llama")
+    assert other.status_code == 200
+    assert other.json()["model"] == "gpt_oss_20b"
+    assert wrong_body.status_code == 404
+    assert wrong_body.json()["error"]["type"] == "NotFoundError"
+    assert unknown.status_code == 404

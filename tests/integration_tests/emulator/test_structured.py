@@ -1,4 +1,4 @@
-"""Structured output: json_schema and json_object answers."""
+"""Structured output: json_schema and json_object answers, and their checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from langchain_gptoss.testing import TirEmulator
 from tests.integration_tests.emulator.wire import (
-    TLS,
     WEATHER,
     error_of,
     joined,
@@ -125,46 +124,3 @@ def test_tool_and_format_validation(
     error = error_of(reply)
     assert error["type"] == "Bad Request"
     assert needle in error["message"]
-
-
-def test_also_serves_other_slugs() -> None:
-    with TirEmulator(also_serves=("gpt_oss_20b",)) as emu:
-        headers = {"Authorization": f"Bearer {emu.token}"}
-        base = f"{emu.base_url}/project/p-{emu.project_id}/genai"
-        with httpx.Client() as client:
-
-            def post(slug: str, **model: str) -> httpx.Response:
-                body = {"messages": [{"role": "user", "content": "hi"}], **model}
-                url = f"{base}/{slug}/v1/chat/completions"
-                return client.post(url, headers=headers, json=body)
-
-            other = post("gpt_oss_20b", model="gpt_oss_20b")
-            wrong_body = post("gpt_oss_20b", model="gpt_oss_120b")
-            unknown = post("llama")
-    assert other.status_code == 200
-    assert other.json()["model"] == "gpt_oss_20b"
-    assert wrong_body.status_code == 404
-    assert wrong_body.json()["error"]["type"] == "NotFoundError"
-    assert unknown.status_code == 404
-
-
-def test_vllm_version_plays_the_release_over_http() -> None:
-    """The release's own status and body on the wire (vllm-golden `tools_empty_list`)."""
-    body = {"messages": [{"role": "user", "content": "Roll a die."}], "tools": []}
-    with TirEmulator(vllm="0.33.0") as emu, httpx.Client(verify=TLS) as http:
-        headers = {"Authorization": f"Bearer {emu.token}"}
-        refused = http.post(emu.chat_url, headers=headers, json=body)
-        emu.vllm = "0.16.0"
-        served = http.post(emu.chat_url, headers=headers, json=body)
-    assert refused.status_code == 400
-    assert refused.json() == {
-        "error": {
-            "message": "`tools` must not be an empty array. Either provide at least "
-            "one tool or omit the field entirely. (parameter=tools)",
-            "type": "BadRequestError",
-            "param": "tools",
-            "code": 400,
-        }
-    }
-    assert served.status_code == 200
-    assert served.json()["choices"][0]["message"]["content"]

@@ -8,15 +8,12 @@ import httpx
 import pytest
 
 from langchain_gptoss.testing import (
-    Reply,
     TirEmulator,
 )
 from tests.integration_tests.emulator.wire import (
     USER,
     error_of,
-    joined,
     post,
-    stream_events,
 )
 
 
@@ -145,82 +142,3 @@ def test_context_overflow(emu: TirEmulator, client: httpx.Client) -> None:
     assert error_of(reply)["message"].endswith(
         "exceeds model's maximum context length (300)."
     )
-
-
-def test_n_choices(emu: TirEmulator, client: httpx.Client) -> None:
-    body = post(client, emu, n=2).json()
-    assert [c["index"] for c in body["choices"]] == [0, 1]
-    contents = [c["message"]["content"] for c in body["choices"]]
-    assert contents[0] != contents[1]
-    events = stream_events(client, emu, n=2, stream_options={"include_usage": True})
-    order = [e["choices"][0]["index"] for e in events[:-1]]
-    assert all(len(e["choices"]) == 1 for e in events[:-1])
-    assert order[:4] == [0, 1, 0, 1]
-    assert [joined(events, "content", i) for i in (0, 1)] == contents
-    assert (
-        events[-1]["usage"]["completion_tokens"] == body["usage"]["completion_tokens"]
-    )
-
-
-def test_logprobs(emu: TirEmulator, client: httpx.Client) -> None:
-    body = post(client, emu, logprobs=True, top_logprobs=2).json()
-    message = body["choices"][0]["message"]
-    entries = body["choices"][0]["logprobs"]["content"]
-    # One entry per generated token, harmony's control tokens included.
-    assert "".join(e["token"] for e in entries) == (
-        f"<|channel|>analysis<|message|>{message['reasoning']}<|end|>"
-        f"<|start|>assistant<|channel|>final<|message|>{message['content']}"
-        "<|return|>"
-    )
-    assert len(entries) == body["usage"]["completion_tokens"]
-    for entry in entries:
-        assert list(entry) == ["token", "logprob", "bytes", "top_logprobs"]
-        assert entry["logprob"] <= 0
-        assert bytes(entry["bytes"]).decode() == entry["token"]
-        assert len(entry["top_logprobs"]) == 2
-        assert all(
-            list(top) == ["token", "logprob", "bytes"] and top["logprob"] <= 0
-            for top in entry["top_logprobs"]
-        )
-    events = stream_events(client, emu, logprobs=True, top_logprobs=2)
-    streamed = [
-        e
-        for ev in events
-        if ev["choices"][0]["logprobs"]
-        for e in ev["choices"][0]["logprobs"]["content"]
-    ]
-    # A step that sends no delta sends no log-probabilities either (vLLM <= 0.32):
-    # the header tokens are missing from the stream, the rest is the same.
-    silent = {"<|channel|>", "analysis", "<|end|>", "<|start|>", "assistant", "final"}
-    assert streamed == [e for e in entries if e["token"] not in silent]
-    assert (
-        post(client, emu, logprobs=True).json()["choices"][0]["logprobs"]["content"][0][
-            "top_logprobs"
-        ]
-        == []
-    )
-
-
-def test_responder_scripts_the_answer(emu: TirEmulator, client: httpx.Client) -> None:
-    seen: list[dict[str, Any]] = []
-
-    def respond(body: dict[str, Any]) -> Reply:
-        seen.append(body)
-        return Reply(reasoning="Think.", content=None)
-
-    emu.responder = respond
-    message = post(client, emu).json()["choices"][0]["message"]
-    assert (message["reasoning"], message["content"]) == ("Think.", None)
-    assert seen[0]["messages"] == [USER]
-    emu.responder = lambda _body: Reply(reasoning="", content="ünïcødé 🙂")
-    events = stream_events(client, emu)
-    assert joined(events, "content") == "ünïcødé 🙂"
-    assert not any("reasoning" in e["choices"][0]["delta"] for e in events)
-
-    def broken(body: dict[str, Any]) -> Reply:
-        raise RuntimeError("boom")
-
-    emu.responder = broken
-    reply = post(client, emu)
-    assert reply.status_code == 500
-    assert "boom" in error_of(reply)["message"]
