@@ -35,13 +35,15 @@ class Target:
     stream_headers: httpx.Headers = field(repr=False)
     redact: Redactor = field(repr=False)
 
-    def url_for(self, model: str) -> httpx.URL | str:
-        """The chat-completions URL for `model`: parsed already for the usual one."""
-        if model == self.endpoint.model:
+    def url_for(self, model: str, *, project_query: bool) -> httpx.URL | str:
+        """The chat-completions URL for `model`: parsed already for the usual one.
+
+        `project_query` is read per call, as the model's setting may be changed
+        after construction; `url` was built with the value `project_query` then.
+        """
+        if model == self.endpoint.model and project_query == self.project_query:
             return self.url
-        return chat_completions_url(
-            self.endpoint, model, project_query=self.project_query
-        )
+        return chat_completions_url(self.endpoint, model, project_query=project_query)
 
     def headers_for(self, *, stream: bool) -> httpx.Headers:
         """The headers of a request for a stream or for a JSON answer."""

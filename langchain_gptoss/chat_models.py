@@ -548,7 +548,7 @@ class ChatGptOss(BaseChatModel):
             self._check_context(body, messages)
         target, total = self._target, self.total_timeout
         return _attempt.Call(
-            url=target.url_for(sent["model"]),
+            url=target.url_for(sent["model"], project_query=self.include_project_query),
             headers=target.headers_for(stream=stream),
             content=encode_body(body),
             max_retries=self.max_retries,

@@ -180,6 +180,14 @@ def test_request_url_query_headers_and_body(mode: str) -> None:
     }
 
 
+def test_include_project_query_set_after_construction_is_followed(mode: str) -> None:
+    recorder = Recorder(json_response(completion("both")))
+    model = make_model(recorder)
+    model.include_project_query = False
+    run_invoke(model, mode, "hi")
+    assert recorder.requests[0].url.query == b""
+
+
 def test_per_call_overrides_win(mode: str) -> None:
     recorder = Recorder(json_response(completion("both")))
     model = make_model(recorder, temperature=0.2, stop=["END"])
